@@ -1,0 +1,102 @@
+"""Class order, names and the catalogue mappings: the one place they are defined.
+
+Every plot, table, label array and one-hot encoding in the repository takes its order from
+``CLASSES``. (The earlier student reproduction used E, Sp, S0, Irr for its one-hot vectors and
+E, S0, Sp, Irr for its plot labels, which silently swapped S0 and Sp.)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+CLASSES = ("E", "S0", "Sp", "Irr+Misc")
+CLASSES_3WAY = CLASSES[:3]
+CLASS_INDEX = {name: i for i, name in enumerate(CLASSES)}
+LONG_NAMES = {
+    "E": "elliptical",
+    "S0": "lenticular",
+    "Sp": "spiral",
+    "Irr+Misc": "irregular / peculiar / merger",
+}
+
+# Class counts of the paper's sample (Nair & Abraham 2010 as used by Cavanagh et al. 2021).
+PAPER_COUNTS = {"E": 2723, "S0": 3215, "Sp": 7708, "Irr+Misc": 388}
+PAPER_N = sum(PAPER_COUNTS.values())  # 14034
+
+# Nair & Abraham (2010) T-types (their TType column). The catalogue uses -5 (E), -3, -2 (S0-, S0),
+# -1 (S0+), 0 (S0/a), 1..9 (Sa..Sm), 10 (Im), 11, 12 (rarely used late-type codes) and 99 (unknown).
+NA10_TTYPES = (-5, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 99)
+
+
+def ttype_to_class(ttype: int) -> str:
+    """Map one Nair & Abraham T-type to E / S0 / Sp / Irr+Misc.
+
+    -5 -> E; -3..0 -> S0 (S0/a counted with the lenticulars, as the paper does); 1..9 -> Sp;
+    10, 11, 12 and 99 -> Irr+Misc. Any value not in the catalogue's vocabulary raises, so that a
+    corrupted or misread column cannot slip into a class.
+    """
+    t = int(ttype)
+    if t != ttype or t not in NA10_TTYPES:
+        raise ValueError(f"unknown Nair & Abraham T-type {ttype!r}; expected one of {NA10_TTYPES}")
+    if t == -5:
+        return "E"
+    if -3 <= t <= 0:
+        return "S0"
+    if 1 <= t <= 9:
+        return "Sp"
+    return "Irr+Misc"
+
+
+def ttypes_to_labels(ttypes) -> np.ndarray:
+    """Vectorised :func:`ttype_to_class`, returning integer labels in ``CLASSES`` order."""
+    return np.array([CLASS_INDEX[ttype_to_class(t)] for t in np.asarray(ttypes).ravel()], dtype=np.int64)
+
+
+def stratified_counts(n: int, proportions: dict[str, int] = PAPER_COUNTS) -> dict[str, int]:
+    """Split ``n`` over the classes in the given proportions (largest remainder; exact at the paper's n)."""
+    total = sum(proportions.values())
+    raw = {c: n * k / total for c, k in proportions.items()}
+    counts = {c: int(np.floor(v)) for c, v in raw.items()}
+    for c in sorted(raw, key=lambda c: raw[c] - counts[c], reverse=True)[: n - sum(counts.values())]:
+        counts[c] += 1
+    return counts
+
+
+def scheme_classes(scheme: str) -> tuple[str, ...]:
+    """Classes of a classification scheme: '3way', '4way' or a pair such as 'E-vs-Sp'."""
+    if scheme == "4way":
+        return CLASSES
+    if scheme == "3way":
+        return CLASSES_3WAY
+    if "-vs-" in scheme:
+        pair = tuple(scheme.split("-vs-"))
+        if len(pair) == 2 and all(c in CLASS_INDEX for c in pair):
+            return pair
+    raise ValueError(f"unknown scheme {scheme!r}: use '3way', '4way' or '<A>-vs-<B>' with A, B in {CLASSES}")
+
+
+def relabel(labels: np.ndarray, scheme: str) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the galaxies of a scheme and renumber their labels 0..k-1 in the scheme's class order.
+
+    Returns (mask over the input, new labels of the kept galaxies).
+    """
+    classes = scheme_classes(scheme)
+    old = np.array([CLASS_INDEX[c] for c in classes])
+    mask = np.isin(labels, old)
+    lookup = np.full(len(CLASSES), -1, dtype=np.int64)
+    lookup[old] = np.arange(len(classes))
+    return mask, lookup[labels[mask]]
+
+
+# Galaxy10 SDSS (astroNN) classes, 0..9.
+GALAXY10_NAMES = (
+    "Disk, face-on, no spiral",
+    "Smooth, completely round",
+    "Smooth, in-between round",
+    "Smooth, cigar shaped",
+    "Disk, edge-on, rounded bulge",
+    "Disk, edge-on, boxy bulge",
+    "Disk, edge-on, no bulge",
+    "Disk, face-on, tight spiral",
+    "Disk, face-on, medium spiral",
+    "Disk, face-on, loose spiral",
+)

@@ -1,0 +1,504 @@
+"""The offline mock SDSS g-band galaxies, rendered with GalSim.
+
+Each galaxy is drawn from a physical recipe, not a cartoon:
+
+1. A stellar mass and a redshift (0.01 < z < 0.1) are drawn per class and kept only if the galaxy
+   would pass the Nair & Abraham selection, g < 16 (a flux-limited sample, so massive galaxies are
+   seen further away). Apparent magnitude follows from a class mass-to-light ratio, the half-light
+   radius from the size-mass relations of Shen et al. (2003) with their scatter.
+2. Structure per class, with overlapping ranges between neighbouring classes:
+   E: de Vaucouleurs-like Sersic bulge (n 3-5.5), round to E4, a third with a faint disk (B/T > 0.8);
+   S0: bulge + smooth exponential disk, B/T rising with mass, any inclination, some bars, the S0/a
+   ones with a hint of arms; Sp: bulge + disk + logarithmic arms whose strength, pitch and knots rise
+   with T-type, bars, dust lanes when edge-on; Irr+Misc: clumpy asymmetric dwarfs (T = 10) and
+   mergers / peculiars (T = 99: two overlapping galaxies with a tidal tail).
+3. Sersic bulge, disk, bar and neighbours are drawn with GalSim (real-space, 2x oversampled); the
+   disk is modulated by the arm pattern, star-forming knots and dust in the galaxy plane, convolved
+   with a GalSim Moffat PSF (FWHM about 1.4"), binned to SDSS pixels (0.396"/px), and given sky +
+   Poisson noise at SDSS g depth with GalSim's CCDNoise.
+4. The real sky around it (each element switchable in ``Realism`` and recorded per galaxy): field
+   stars with PSF wings (a few saturated, with spikes and halo), neighbouring and background galaxies,
+   an off-centre target, a satellite trail or a field edge now and then.
+
+Images are stored sky-subtracted in nanomaggies (1 nMgy = g of 22.5), as SDSS calibrated frames are.
+Every galaxy has its own random stream seeded by (seed, index): the same seed gives byte-identical
+images whatever the number of worker processes.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, fields
+
+import galsim
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import data
+from .classes import CLASS_INDEX, CLASSES, stratified_counts
+
+PIXEL_SCALE = 0.396     # arcsec per SDSS pixel
+OVERSAMPLE = 2          # drawn at 0.198"/px, then binned 2x2 (the pixel response)
+E_PER_NMGY = 1270.0     # electrons per nanomaggy in a 53.9 s SDSS g exposure (gain ~4.7 e-/DN)
+SKY_MAG = 21.9          # g-band sky surface brightness, mag / arcsec^2 (dark time, high latitude)
+G_LIMIT = 16.0          # Nair & Abraham: g < 16 (extinction-corrected)
+Z_RANGE = (0.01, 0.1)
+SATURATION_NMGY = 40.0  # per pixel: about 50,000 e-, where an SDSS pixel saturates
+SERSIC_N = np.arange(0.5, 6.01, 0.25)  # GalSim caches Sersic tables per n: quantise n
+C_KMS, H0 = 299792.458, 70.0
+
+
+@dataclass(frozen=True)
+class Realism:
+    """The elements of the real sky beyond the galaxy itself; all on by default."""
+    stars: bool = True        # field stars with PSF wings, a few saturated with spikes and halo
+    neighbours: bool = True   # neighbouring and background galaxies, some overlapping
+    offcentre: bool = True    # target shifted from the centre of the cutout
+    arms_blur: bool = True    # arms range from clear to unresolved (flocculent, thick, faint)
+    dust: bool = True         # dust lanes in inclined disks
+    bars: bool = True
+    artefacts: bool = True    # satellite trails, the edge of a field
+
+    @classmethod
+    def naive(cls) -> "Realism":
+        return cls(**{f.name: False for f in fields(cls)})
+
+    def without(self, element: str) -> "Realism":
+        return Realism(**{**asdict(self), element: False})
+
+
+# Per-galaxy metadata stored beside the image (the /meta table of the HDF5 file).
+META_DTYPE = np.dtype([
+    ("ttype", "i2"), ("z", "f4"), ("log_mstar", "f4"), ("g_mag", "f4"), ("abs_mag_g", "f4"),
+    ("r_half_kpc", "f4"), ("r_half_arcsec", "f4"), ("bulge_fraction", "f4"), ("bulge_n", "f4"),
+    ("bulge_q", "f4"), ("inclination_deg", "f4"), ("disk_q", "f4"), ("position_angle_deg", "f4"),
+    ("arm_strength", "f4"), ("arm_pitch_deg", "f4"), ("n_arms", "i1"), ("arm_sharpness", "f4"),
+    ("knot_fraction", "f4"), ("clumpiness", "f4"), ("lopsidedness", "f4"), ("bar_strength", "f4"), ("dust_strength", "f4"),
+    ("merger", "i1"), ("psf_fwhm_arcsec", "f4"), ("sky_sigma_nmgy", "f4"), ("snr", "f4"),
+    ("offset_x_px", "f4"), ("offset_y_px", "f4"), ("n_stars", "i2"), ("saturated_star", "i1"),
+    ("n_neighbours", "i2"), ("trail", "i1"), ("field_edge", "i1"),
+])
+
+
+# ----------------------------------------------------------------------------- physics of the sample
+
+def angular_diameter_distance_kpc(z: float) -> float:
+    """Flat LCDM (Omega_m 0.3, H0 70) to better than 0.5 % for z < 0.1, by a short integral."""
+    zz = np.linspace(0.0, z, 64)
+    inv_e = 1.0 / np.sqrt(0.3 * (1 + zz) ** 3 + 0.7)
+    d_c = C_KMS / H0 * np.trapezoid(inv_e, zz) * 1e3
+    return d_c / (1 + z)
+
+
+def _distance_modulus(z: float) -> float:
+    d_l_pc = angular_diameter_distance_kpc(z) * (1 + z) ** 2 * 1e3
+    return 5 * np.log10(d_l_pc / 10.0)
+
+
+def _size_kpc(rng, log_m: float, early: bool) -> float:
+    """Half-light radius from Shen et al. (2003) size-mass relations, with their scatter."""
+    m = 10 ** log_m
+    if early:
+        r = 2.88e-6 * m ** 0.56
+        scatter = 0.13
+    else:
+        r = 0.1 * m ** 0.14 * (1 + m / 3.98e10) ** (0.39 - 0.14)
+        scatter = 0.18
+    return r * 10 ** rng.normal(0, scatter)
+
+
+# log10 M*/Msun per class (mean, sd, min, max) and log10 of the g-band mass-to-light ratio.
+MASS = {"E": (10.9, 0.35, 9.8, 12.0), "S0": (10.7, 0.35, 9.6, 11.7),
+        "Sp": (10.4, 0.45, 9.0, 11.5), "Irr+Misc": (9.4, 0.6, 8.0, 11.2)}
+LOG_ML_G = {"E": 0.75, "S0": 0.65, "Sp": 0.35, "Irr+Misc": 0.05}
+M_SUN_G = 5.11
+
+
+def _mass_and_distance(rng, cls: str) -> tuple[float, float, float, float]:
+    """Draw (log M*, z, g, M_g) until the galaxy passes g < 16; z weighted by volume."""
+    mu, sd, lo, hi = MASS[cls]
+    for _ in range(1000):
+        log_m = float(np.clip(rng.normal(mu, sd), lo, hi))
+        z = float(Z_RANGE[0] + (Z_RANGE[1] - Z_RANGE[0]) * rng.random() ** (1 / 3))
+        abs_mag = M_SUN_G - 2.5 * (log_m - LOG_ML_G[cls])
+        g = abs_mag + _distance_modulus(z)
+        if g < G_LIMIT:
+            return log_m, z, g, abs_mag
+    raise RuntimeError(f"could not draw a {cls} galaxy brighter than g = {G_LIMIT}")
+
+
+def _ttype(rng, cls: str) -> int:
+    if cls == "E":
+        return -5
+    if cls == "S0":
+        return int(rng.choice([-3, -2, -1, 0], p=[0.2, 0.35, 0.2, 0.25]))
+    if cls == "Sp":  # Nair & Abraham's spirals peak at Sb-Sbc
+        return int(rng.choice(np.arange(1, 10), p=[.13, .15, .17, .18, .13, .10, .07, .04, .03]))
+    return int(rng.choice([10, 99], p=[0.55, 0.45]))
+
+
+# ----------------------------------------------------------------------------- parameters
+
+def draw_parameters(rng: np.random.Generator, cls: str, realism: Realism) -> dict:
+    """All physical and observational parameters of one galaxy of class ``cls``."""
+    p = {name: 0 for name in META_DTYPE.names}
+    p["ttype"] = t = _ttype(rng, cls)
+    p["log_mstar"], p["z"], p["g_mag"], p["abs_mag_g"] = _mass_and_distance(rng, cls)
+    early = cls in ("E", "S0")
+    p["r_half_kpc"] = _size_kpc(rng, p["log_mstar"], early)
+    kpc_per_arcsec = angular_diameter_distance_kpc(p["z"]) / 206264.8
+    p["r_half_arcsec"] = p["r_half_kpc"] / kpc_per_arcsec
+    p["position_angle_deg"] = rng.uniform(0, 180)
+    p["inclination_deg"] = np.degrees(np.arccos(rng.random()))  # isotropic orientations
+    p["bulge_q"] = 1.0
+    p["disk_q"] = _projected_q(p["inclination_deg"], 0.12)
+    p["psf_fwhm_arcsec"] = float(np.clip(rng.normal(1.4, 0.18), 1.0, 2.0))
+
+    if cls == "E":
+        p["bulge_n"] = rng.uniform(3.0, 5.5)
+        p["bulge_q"] = float(np.clip(1 - abs(rng.normal(0, 0.22)), 0.55, 1.0))
+        p["bulge_fraction"] = 1.0 if rng.random() < 0.75 else rng.uniform(0.85, 0.98)  # disky Es
+    elif cls == "S0":
+        p["bulge_n"] = rng.uniform(2.0, 4.5)
+        p["bulge_q"] = rng.uniform(0.65, 1.0)
+        # B/T rises with mass: the massive, bulge-dominated lenticulars look like ellipticals.
+        p["bulge_fraction"] = float(np.clip(rng.normal(0.5 + 0.3 * (p["log_mstar"] - 10.7), 0.13), 0.15, 0.92))
+        if t == 0:  # S0/a: a hint of arms
+            p["arm_strength"] = rng.uniform(0.0, 0.15)
+        if realism.bars and rng.random() < 0.2:
+            p["bar_strength"] = rng.uniform(0.05, 0.2)
+    elif cls == "Sp":
+        p["bulge_n"] = rng.uniform(1.0, 4.0)
+        p["bulge_q"] = rng.uniform(0.7, 1.0)
+        p["bulge_fraction"] = float(np.clip(rng.normal(0.5 - 0.055 * t, 0.1), 0.0, 0.7))
+        # Early spirals (Sa) have smooth, tightly wound, weak arms that overlap the S0/a ones.
+        p["arm_strength"] = float(np.clip(rng.normal(0.12 + 0.05 * t, 0.1), 0.05, 0.8))
+        p["arm_pitch_deg"] = float(np.clip(rng.normal(8 + 2.5 * t, 4), 5, 40))
+        p["knot_fraction"] = float(np.clip(rng.normal(0.01 * t, 0.02), 0, 0.15))
+        p["clumpiness"] = float(np.clip(rng.normal(0.02 * t, 0.05), 0, 0.3))
+        if realism.bars and rng.random() < 0.35:
+            p["bar_strength"] = rng.uniform(0.05, 0.3)
+    else:  # Irr+Misc
+        p["bulge_n"] = rng.uniform(0.5, 1.5)
+        p["bulge_fraction"] = rng.uniform(0.0, 0.2)
+        p["clumpiness"] = rng.uniform(0.3, 0.8)
+        p["knot_fraction"] = rng.uniform(0.1, 0.4)
+        p["lopsidedness"] = rng.uniform(0.2, 0.7)
+        p["merger"] = int(t == 99)
+        if t == 99:
+            p["bulge_fraction"] = rng.uniform(0.2, 0.8)
+            p["bulge_n"] = rng.uniform(1.5, 4.0)
+            p["clumpiness"] = rng.uniform(0.05, 0.3)
+            p["lopsidedness"] = rng.uniform(0.0, 0.3)
+            p["arm_strength"] = rng.uniform(0.0, 0.3)
+
+    if p["arm_strength"] > 0:
+        p["n_arms"] = int(rng.choice([2, 2, 2, 3, 4]))
+        p["arm_pitch_deg"] = p["arm_pitch_deg"] or rng.uniform(8, 20)
+        # Sharp, well-defined arms (grand design) or broad, washed-out ones (flocculent, unresolved).
+        p["arm_sharpness"] = rng.uniform(0.5, 4.0) if realism.arms_blur else 4.0
+    if realism.dust and cls in ("Sp", "S0") and p["inclination_deg"] > 65:
+        p["dust_strength"] = rng.uniform(0.2, 0.8) * (1.0 if cls == "Sp" else 0.3)
+    p["bulge_n"] = float(SERSIC_N[np.argmin(abs(SERSIC_N - p["bulge_n"]))])
+
+    sky_mag = SKY_MAG + rng.normal(0, 0.25)
+    sky_nmgy = 10 ** (-0.4 * (sky_mag - 22.5)) * PIXEL_SCALE ** 2
+    p["sky_sigma_nmgy"] = np.sqrt(sky_nmgy * E_PER_NMGY) / E_PER_NMGY
+    flux = 10 ** (-0.4 * (p["g_mag"] - 22.5))
+    aperture_px = np.pi * (2 * p["r_half_arcsec"] / PIXEL_SCALE) ** 2 + 20
+    p["snr"] = 0.75 * flux / (p["sky_sigma_nmgy"] * np.sqrt(aperture_px))  # ~S/N within 2 r_half
+
+    if realism.offcentre:
+        scale = 1.5 if rng.random() < 0.9 else 6.0
+        p["offset_x_px"], p["offset_y_px"] = np.clip(rng.normal(0, scale, 2), -15, 15)
+    return p
+
+
+def _projected_q(inclination_deg: float, q0: float) -> float:
+    """Apparent axis ratio of an oblate disk of intrinsic thickness q0 (Hubble 1926)."""
+    c = np.cos(np.radians(inclination_deg))
+    return float(np.sqrt(c * c + q0 * q0 * (1 - c * c)))
+
+
+# ----------------------------------------------------------------------------- rendering
+
+def _grid(n: int, scale: float):
+    c = ((np.arange(n) - (n - 1) / 2) * scale).astype(np.float32)  # float32: twice as fast here
+    return np.meshgrid(c, c)  # x, y in arcsec
+
+
+def _draw(profile, n: int, scale: float) -> np.ndarray:
+    return profile.drawImage(nx=n, ny=n, scale=scale, method="no_pixel").array
+
+
+def _galaxy_plane(x, y, pa_deg, q, dx, dy):
+    """Sky (arcsec) -> galaxy-plane coordinates of a disk with axis ratio q at position angle pa."""
+    a = np.radians(pa_deg)
+    xr = (x - dx) * np.cos(a) + (y - dy) * np.sin(a)
+    yr = -(x - dx) * np.sin(a) + (y - dy) * np.cos(a)
+    return xr, yr / q, yr
+
+
+def _disk_light(rng, p: dict, flux: float, hlr: float, n: int, scale: float, dx: float, dy: float):
+    """Exponential disk x (arms, knots, clumps, bar) x dust, in the galaxy plane, drawn on the grid."""
+    x, y = _grid(n, scale)
+    xg, yg, ysky = _galaxy_plane(x, y, p["position_angle_deg"], p["disk_q"], dx, dy)
+    r_d = hlr / 1.678
+    r = np.hypot(xg, yg) + 1e-6
+    phi = np.arctan2(yg, xg)
+    light = np.exp(-r / r_d)
+    if p["arm_strength"] > 0:
+        phase = p["n_arms"] * (phi - np.log(r / r_d) / np.tan(np.radians(p["arm_pitch_deg"])))
+        wave = ((1 + np.cos(phase + rng.uniform(0, 2 * np.pi))) / 2) ** p["arm_sharpness"]
+        wave /= wave.mean()
+        taper = 1 - np.exp(-(r / (0.6 * r_d)) ** 2)  # arms fade into the bulge
+        amp = min(p["arm_strength"], 1.0) * taper
+        light = light * ((1 - amp) + amp * wave)
+    if p["clumpiness"] > 0:  # smooth random patchiness: star formation not on a clean pattern
+        patch = _upsample(rng.normal(size=(8, 8)), n) + 0.7 * _upsample(rng.normal(size=(16, 16)), n)
+        light = light * np.clip(1 + 1.5 * p["clumpiness"] * patch, 0.05, None)
+    if p["lopsidedness"] > 0:  # an m = 1 asymmetry, growing outwards
+        light = light * (1 + p["lopsidedness"] * np.tanh(r / r_d) * np.cos(phi - rng.uniform(0, 2 * np.pi)))
+    if p["bar_strength"] > 0:
+        bar_a = np.radians(rng.uniform(0, 180))
+        xb = xg * np.cos(bar_a) + yg * np.sin(bar_a)
+        yb = -xg * np.sin(bar_a) + yg * np.cos(bar_a)
+        bar = np.exp(-((xb / (0.9 * r_d)) ** 2 + (yb / (0.22 * r_d)) ** 2) ** 1.5)
+        light = light + p["bar_strength"] * 4 * bar * light.max()
+    light *= flux / light.sum()
+    if p["knot_fraction"] > 0:  # HII regions: point-like knots placed where the disk light is
+        k = rng.poisson(8 + 40 * p["knot_fraction"])
+        w = light.ravel() ** 1.5
+        idx = rng.choice(light.size, size=k, p=w / w.sum())
+        fluxes = rng.pareto(1.5, k) + 1
+        knots = np.zeros(light.size)
+        np.add.at(knots, idx, fluxes)
+        knots = knots.reshape(light.shape)
+        light = light * (1 - p["knot_fraction"]) + knots * (p["knot_fraction"] * flux / fluxes.sum())
+    if p["dust_strength"] > 0:  # a lane along the major axis, displaced to the near side
+        h = 0.12 * r_d
+        lane = np.exp(-((ysky - 0.25 * h) / h) ** 2) * np.exp(-(r / (3 * r_d)) ** 2)
+        light = light * (1 - p["dust_strength"] * lane)
+    return light
+
+
+def _upsample(field: np.ndarray, n: int) -> np.ndarray:
+    """Bicubic-ish smooth upsampling of a coarse random field to n x n (separable interpolation)."""
+    m = field.shape[0]
+    src = np.linspace(0, m - 1, n)
+    rows = np.array([np.interp(src, np.arange(m), row) for row in field])
+    return np.array([np.interp(src, np.arange(m), col) for col in rows.T]).T
+
+
+def _fft_convolve(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    from scipy.signal import fftconvolve
+    return fftconvolve(image, kernel, mode="same")
+
+
+def _body(rng, p: dict, flux: float, n: int, scale: float, dx: float = 0.0, dy: float = 0.0) -> np.ndarray:
+    """Bulge (GalSim Sersic) + disk (exponential with structure) of one galaxy, no PSF."""
+    bt = p["bulge_fraction"]
+    hlr = p["r_half_arcsec"]
+    out = np.zeros((n, n))
+    if bt > 0:
+        bulge_hlr = hlr if bt >= 0.999 else hlr * np.clip(0.25 + 0.4 * bt, 0.2, 0.6)
+        bulge = galsim.Sersic(p["bulge_n"], half_light_radius=max(bulge_hlr, 0.15), flux=bt * flux)
+        bulge = bulge.shear(q=p["bulge_q"], beta=p["position_angle_deg"] * galsim.degrees).shift(dx, dy)
+        out += _draw(bulge, n, scale)
+    if bt < 1:
+        disk_hlr = hlr * (1.0 + 0.3 * bt)
+        out += _disk_light(rng, p, (1 - bt) * flux, disk_hlr, n, scale, dx, dy)
+    return out
+
+
+def _tidal_tail(rng, p: dict, flux: float, n: int, scale: float) -> np.ndarray:
+    """A faint curved tail from a merger: a Gaussian-profile arc."""
+    x, y = _grid(n, scale)
+    r0 = p["r_half_arcsec"] * rng.uniform(1.5, 3.0)
+    a0 = rng.uniform(0, 2 * np.pi)
+    t = np.linspace(0, rng.uniform(1.0, 2.5), 60)
+    ax, ay = r0 * (1 + 0.5 * t) * np.cos(a0 + t), r0 * (1 + 0.5 * t) * np.sin(a0 + t)
+    width = 0.3 * r0
+    img = np.zeros((n, n))
+    for cx, cy in zip(ax, ay):
+        img += np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * width ** 2))
+    return img * flux / max(img.sum(), 1e-12)
+
+
+def render(p: dict, rng: np.random.Generator, realism: Realism, stamp: int = data.STAMP) -> np.ndarray:
+    """One noisy, sky-subtracted g-band cutout (stamp x stamp, nanomaggies) of the galaxy ``p``.
+
+    Updates ``p`` in place with what was added around it (stars, neighbours, artefacts).
+    """
+    n = stamp * OVERSAMPLE
+    scale = PIXEL_SCALE / OVERSAMPLE
+    flux = 10 ** (-0.4 * (p["g_mag"] - 22.5))
+    dx, dy = p["offset_x_px"] * PIXEL_SCALE, p["offset_y_px"] * PIXEL_SCALE
+    img = _body(rng, p, flux, n, scale, dx, dy)
+    if p["merger"]:  # a companion of comparable brightness, overlapping, and a tidal tail
+        comp = dict(p, bulge_fraction=rng.uniform(0.1, 1.0), arm_strength=0.0, knot_fraction=0.0,
+                    position_angle_deg=rng.uniform(0, 180), disk_q=rng.uniform(0.3, 1.0),
+                    r_half_arcsec=p["r_half_arcsec"] * rng.uniform(0.5, 1.0))
+        sep = p["r_half_arcsec"] * rng.uniform(0.7, 2.2)
+        ang = rng.uniform(0, 2 * np.pi)
+        img += _body(rng, comp, flux * rng.uniform(0.3, 1.0), n, scale,
+                     dx + sep * np.cos(ang), dy + sep * np.sin(ang))
+        img += _tidal_tail(rng, p, flux * rng.uniform(0.03, 0.1), n, scale)
+    if realism.neighbours:
+        img += _neighbours(rng, p, n, scale)
+
+    psf = galsim.Moffat(beta=3.0, fwhm=p["psf_fwhm_arcsec"])
+    kernel = _draw(psf, 41, scale)
+    img = _fft_convolve(img, kernel / kernel.sum())
+    img = img.reshape(stamp, OVERSAMPLE, stamp, OVERSAMPLE).sum(axis=(1, 3))  # pixel response
+    if realism.stars:
+        img += _stars(rng, p, stamp)
+    if realism.artefacts and rng.random() < 0.015:
+        img += _trail(rng, p, stamp)
+        p["trail"] = 1
+
+    sky_e = (p["sky_sigma_nmgy"] * E_PER_NMGY) ** 2
+    gimg = galsim.ImageF(np.ascontiguousarray(np.clip(img, 0, None) * E_PER_NMGY, dtype=np.float32))
+    noise_seed = int(rng.integers(1, 2**31 - 1))
+    gimg.addNoise(galsim.CCDNoise(galsim.BaseDeviate(noise_seed), sky_level=sky_e, gain=1.0, read_noise=5.0))
+    out = gimg.array / E_PER_NMGY
+    out = np.minimum(out, SATURATION_NMGY)
+    if realism.artefacts and rng.random() < 0.02:  # the edge of a field: no data beyond a line
+        side, depth = rng.integers(4), rng.integers(5, 25)
+        sl = [np.s_[:depth, :], np.s_[-depth:, :], np.s_[:, :depth], np.s_[:, -depth:]][side]
+        out[sl] = 0.0
+        p["field_edge"] = 1
+    return out.astype(np.float32)
+
+
+def _neighbours(rng, p: dict, n: int, scale: float) -> np.ndarray:
+    """Background galaxies (faint, small) and now and then a bright neighbour near the target."""
+    img = np.zeros((n, n))
+    half = n * scale / 2
+    k = rng.poisson(2.0)
+    bright = rng.random() < 0.15
+    for i in range(k + bright):
+        is_bright = bright and i == k
+        mag = p["g_mag"] + (rng.uniform(0.5, 2.5) if is_bright else rng.uniform(3.0, 7.0))
+        hlr = (p["r_half_arcsec"] * rng.uniform(0.3, 0.8)) if is_bright else rng.uniform(0.4, 2.5)
+        pos = rng.uniform(-0.6, 0.6, 2) * half if is_bright else rng.uniform(-1, 1, 2) * half
+        gal = galsim.Sersic(float(rng.choice([1.0, 1.5, 2.5, 4.0])), half_light_radius=hlr,
+                            flux=10 ** (-0.4 * (mag - 22.5)))
+        gal = gal.shear(q=rng.uniform(0.3, 1.0), beta=rng.uniform(0, 180) * galsim.degrees)
+        img += _draw(gal.shift(*pos), n, scale)
+    p["n_neighbours"] = k + bright
+    return img
+
+
+def _stars(rng, p: dict, stamp: int) -> np.ndarray:
+    """Field stars: PSF core with Moffat wings; a saturated one (rarely) gets spikes and a halo."""
+    img = np.zeros((stamp, stamp))
+    k = rng.poisson(0.9)
+    saturated = rng.random() < 0.04
+    fwhm = p["psf_fwhm_arcsec"]
+    for i in range(k + saturated):
+        mag = rng.uniform(10.5, 13.5) if (saturated and i == k) else 22.5 - 2.5 * np.log10(rng.pareto(0.8) * 2 + 1) - rng.uniform(0, 2)
+        flux = 10 ** (-0.4 * (mag - 22.5))
+        pos = rng.uniform(-0.5, 0.5, 2) * stamp * PIXEL_SCALE
+        star = galsim.Add(galsim.Moffat(beta=3.0, fwhm=fwhm, flux=0.9 * flux),
+                          galsim.Moffat(beta=2.0, fwhm=3 * fwhm, flux=0.1 * flux))
+        img += _draw(star.shift(*pos), stamp, PIXEL_SCALE)
+        if saturated and i == k:
+            cx, cy = pos / PIXEL_SCALE + (stamp - 1) / 2
+            yy, xx = np.mgrid[:stamp, :stamp]
+            length = rng.uniform(5, 15)
+            spike = (np.exp(-np.abs(xx - cx) / length) * np.exp(-((yy - cy) / 0.8) ** 2)
+                     + np.exp(-np.abs(yy - cy) / length) * np.exp(-((xx - cx) / 0.8) ** 2))
+            img += spike * flux * 5e-4
+    p["n_stars"] = k + saturated
+    p["saturated_star"] = int(saturated)
+    return img
+
+
+def _trail(rng, p: dict, stamp: int) -> np.ndarray:
+    """A satellite trail: a straight line across the frame with the PSF's width."""
+    yy, xx = np.mgrid[:stamp, :stamp] - (stamp - 1) / 2
+    a = rng.uniform(0, np.pi)
+    d = np.abs(xx * np.sin(a) - yy * np.cos(a) - rng.uniform(-40, 40))
+    sigma = p["psf_fwhm_arcsec"] / PIXEL_SCALE / 2.355
+    return np.exp(-0.5 * (d / sigma) ** 2) * rng.uniform(0.2, 2.0) * p["sky_sigma_nmgy"] * 10
+
+
+# ----------------------------------------------------------------------------- the data set
+
+def galaxy(seed: int, index: int, cls: str, realism: Realism = Realism()) -> tuple[np.ndarray, dict]:
+    """Galaxy number ``index`` of the set made with ``seed``: (image, parameters)."""
+    rng = np.random.default_rng([seed, index])
+    p = draw_parameters(rng, cls, realism)
+    return render(p, rng, realism), p
+
+
+def _render_chunk(args):
+    seed, indices, labels, realism = args
+    images = np.empty((len(indices), data.STAMP, data.STAMP), dtype=np.float32)
+    meta = np.zeros(len(indices), dtype=META_DTYPE)
+    for j, (i, lab) in enumerate(zip(indices, labels)):
+        images[j], p = galaxy(seed, int(i), CLASSES[lab], realism)
+        meta[j] = tuple(p[name] for name in META_DTYPE.names)
+    return images, meta
+
+
+def class_labels(n: int, seed: int) -> np.ndarray:
+    """Labels of an n-galaxy mock set: the paper's class proportions exactly, in shuffled order."""
+    counts = stratified_counts(n)
+    labels = np.concatenate([np.full(k, CLASS_INDEX[c]) for c, k in counts.items()])
+    return np.random.default_rng([seed, 2**31]).permutation(labels)
+
+
+def generate(n: int, seed: int = 42, realism: Realism = Realism(), workers: int | None = None,
+             chunk: int = 64, progress: bool = True):
+    """Render n galaxies in parallel. Returns (images, labels, meta), deterministic in ``seed``."""
+    labels = class_labels(n, seed)
+    workers = workers or os.cpu_count() or 1
+    jobs = [(seed, np.arange(s, min(s + chunk, n)), labels[s:s + chunk], realism) for s in range(0, n, chunk)]
+    images = np.empty((n, data.STAMP, data.STAMP), dtype=np.float32)
+    meta = np.zeros(n, dtype=META_DTYPE)
+    t0 = time.perf_counter()
+    bar = tqdm(total=n, desc=f"GalSim mock ({workers} proc)", unit="gal", disable=not progress)
+    # spawn, not fork: a forked child inherits OpenMP state of the parent (GalSim, torch) and can hang.
+    pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread)
+            if workers > 1 else _Serial())
+    with pool:
+        for (s, idx, _, _), (im, me) in zip(jobs, pool.map(_render_chunk, jobs)):
+            images[idx], meta[idx] = im, me
+            bar.update(len(idx))
+    bar.close()
+    rate = n / (time.perf_counter() - t0)
+    if progress:
+        print(f"rendered {n} galaxies at {rate:.0f} galaxies/s with {workers} processes")
+    return images, labels, meta
+
+
+def _one_thread():
+    """One OpenMP thread per worker process: GalSim's threads on small stamps only contend."""
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(1)
+
+
+class _Serial:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    @staticmethod
+    def map(fn, jobs):
+        return map(fn, jobs)
+
+
+def build(path, n: int, seed: int = 42, realism: Realism = Realism(), workers: int | None = None,
+          progress: bool = True):
+    """Render a mock set, split it by galaxy and write it (atomically) to ``path``."""
+    images, labels, meta = generate(n, seed, realism, workers, progress=progress)
+    split = data.split_by_galaxy(labels, seed=seed)
+    return data.save(path, images, labels, np.arange(n, dtype=np.int64), split, meta,
+                     source="mock", band="g", pixel_scale_arcsec=PIXEL_SCALE, seed=seed,
+                     units="nanomaggies, sky-subtracted", realism=str(asdict(realism)))
