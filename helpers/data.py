@@ -53,9 +53,24 @@ class GalaxySet:
         return GalaxySet(self.images[mask], self.labels[mask], self.galaxy_id[mask],
                          self.split[mask], self.meta[mask], dict(self.attrs))
 
+    def stratified_sample(self, n: int, seed: int = 0) -> "GalaxySet":
+        """n galaxies in the class proportions of the set, keeping each galaxy's split."""
+        if n >= len(self):
+            return self
+        keep, _ = train_test_split(np.arange(len(self)), train_size=n, stratify=self.labels, random_state=seed)
+        return self.subset(np.sort(keep))
+
     def part(self, name: str) -> "GalaxySet":
         """The galaxies of one split: 'train', 'val' or 'test'."""
         return self.subset(self.split == SPLITS.index(name))
+
+
+def mock_path(n: int, seed: int) -> Path:
+    """Where the mock set of n galaxies made with ``seed`` is cached."""
+    return DATA_DIR / "processed" / f"mock_n{n}_seed{seed}.h5"
+
+
+SDSS_PATH = DATA_DIR / "processed" / "sdss.h5"
 
 
 # ----------------------------------------------------------------------------- splitting

@@ -31,6 +31,7 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 import galsim
 import numpy as np
@@ -502,3 +503,30 @@ def build(path, n: int, seed: int = 42, realism: Realism = Realism(), workers: i
     return data.save(path, images, labels, np.arange(n, dtype=np.int64), split, meta,
                      source="mock", band="g", pixel_scale_arcsec=PIXEL_SCALE, seed=seed,
                      units="nanomaggies, sky-subtracted", realism=str(asdict(realism)))
+
+
+def ensure(path, n: int, seed: int = 42, realism: Realism = Realism(), progress: bool = True):
+    """Build the mock set at ``path`` unless a valid one is already there (the cache of `make data`)."""
+    try:
+        existing = data.load(path)
+        if len(existing) == n and existing.attrs.get("seed") == seed and existing.attrs.get("realism") == str(asdict(realism)):
+            return path
+        print(f"{path}: made with other settings; rebuilding")
+    except data.DataFileError as e:
+        if Path(path).exists():
+            print(f"{e}; rebuilding")
+    return build(path, n, seed, realism, progress=progress)
+
+
+def main(argv=None):
+    import argparse
+    ap = argparse.ArgumentParser(description="Render the offline mock SDSS g-band set (cached).")
+    ap.add_argument("--n", type=int, required=True, help="number of galaxies (14034 = the paper's sample)")
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--out", type=Path, help="HDF5 path (default data/processed/mock_n<N>_seed<S>.h5)")
+    args = ap.parse_args(argv)
+    print(ensure(args.out or data.mock_path(args.n, args.seed), args.n, args.seed))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from helpers import data, mock
+from helpers.classes import CLASSES, PAPER_COUNTS
+
+
+def test_same_seed_gives_byte_identical_images_in_any_number_of_processes():
+    a_img, a_lab, a_meta = mock.generate(24, seed=5, workers=1, progress=False)
+    b_img, b_lab, b_meta = mock.generate(24, seed=5, workers=2, progress=False)
+    assert a_img.tobytes() == b_img.tobytes()
+    assert np.array_equal(a_lab, b_lab) and a_meta.tobytes() == b_meta.tobytes()
+    c_img, _, _ = mock.generate(24, seed=6, workers=1, progress=False)
+    assert not np.array_equal(a_img, c_img)
+
+
+def test_paper_proportions_exact_at_full_size():
+    labels = mock.class_labels(14034, seed=0)
+    assert {c: int(np.sum(labels == i)) for i, c in enumerate(CLASSES)} == PAPER_COUNTS
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_each_class_renders_a_plausible_galaxy(cls):
+    img, p = mock.galaxy(seed=1, index=3, cls=cls)
+    assert img.shape == (110, 110) and img.dtype == np.float32 and np.isfinite(img).all()
+    assert p["g_mag"] < mock.G_LIMIT and 0.01 <= p["z"] <= 0.1
+    # the galaxy is in the frame and well above the sky noise
+    centre = img[40:70, 40:70].sum()
+    assert centre > 20 * p["sky_sigma_nmgy"] * 30
+    _, sigma = data.sky_sigma(img[None])
+    assert 0.5 < sigma[0] / p["sky_sigma_nmgy"] < 2.0
+
+
+def test_metadata_is_physical_and_complete():
+    _, labels, meta = mock.generate(120, seed=2, workers=1, progress=False)
+    assert set(meta.dtype.names) >= {"bulge_fraction", "r_half_arcsec", "inclination_deg", "arm_strength",
+                                     "clumpiness", "snr", "log_mstar"}
+    e, s0, sp = (labels == 0), (labels == 1), (labels == 2)
+    assert meta["bulge_fraction"][e].mean() > meta["bulge_fraction"][s0].mean() > meta["bulge_fraction"][sp].mean()
+    assert np.all(meta["arm_strength"][e] == 0) and meta["arm_strength"][sp].min() > 0
+    assert np.all(meta["ttype"][e] == -5) and np.all((meta["ttype"][sp] >= 1) & (meta["ttype"][sp] <= 9))
+
+
+def test_naive_mock_has_no_realism_elements():
+    img, p = mock.galaxy(seed=1, index=0, cls="Sp", realism=mock.Realism.naive())
+    assert p["n_stars"] == 0 and p["n_neighbours"] == 0 and p["offset_x_px"] == 0 and p["bar_strength"] == 0
+    assert mock.Realism().without("stars").stars is False
+
+
+def test_build_writes_a_split_set(tmp_path):
+    path = mock.build(tmp_path / "m.h5", 60, seed=3, workers=1, progress=False)
+    s = data.load(path)
+    assert len(s) == 60 and s.attrs["source"] == "mock"
+    data.check_no_leakage(s.galaxy_id, s.split)
+    assert mock.ensure(path, 60, seed=3) == path  # cached: not rebuilt
