@@ -26,6 +26,10 @@ from .classes import CLASSES
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("GALAXY_DATA_DIR", ROOT / "data"))
+# Where notebooks write figures/ and results/: the repository, or elsewhere for test runs (make nbval).
+OUTPUT_DIR = Path(os.environ.get("GALAXY_OUTPUT_DIR", ROOT))
+FIGURES_DIR, RESULTS_DIR = OUTPUT_DIR / "figures", OUTPUT_DIR / "results"
+MOCK_SEED = 42  # the mock set's seed (training seeds are separate)
 STAMP = 110   # stored cutout size, pixels
 CROP = 100    # network input size, pixels (the paper's 100x100)
 SPLITS = ("train", "val", "test")

@@ -9,14 +9,13 @@ import numpy as np
 from . import data
 from .classes import CLASSES, LONG_NAMES, PAPER_COUNTS
 
-FIGURES = data.ROOT / "figures"
 CLASS_COLOURS = {"E": "#d62728", "S0": "#ff7f0e", "Sp": "#1f77b4", "Irr+Misc": "#2ca02c"}
 plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 110, "axes.titlesize": 11, "font.size": 10})
 
 
 def save(fig, name: str) -> Path:
-    FIGURES.mkdir(exist_ok=True)
-    path = FIGURES / f"{name}.png"
+    data.FIGURES_DIR.mkdir(parents=True, exist_ok=True)
+    path = data.FIGURES_DIR / f"{name}.png"
     fig.savefig(path, bbox_inches="tight")
     return path
 
@@ -97,5 +96,68 @@ def parameter_distributions(meta, labels, names, xlabels=None):
         ax.set_ylabel("density")
     np.atleast_1d(axes)[0].legend(frameon=False, fontsize=8)
     fig.suptitle("Physical parameters of the mock galaxies, per class")
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves(histories: dict, title: str = "Learning curves (train dashed, validation solid)"):
+    """``histories``: {label: history with train_loss, val_loss, train_acc, val_acc per epoch}."""
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for k, (label, h) in enumerate(histories.items()):
+        colour = f"C{k}"
+        epochs = np.arange(1, len(h["train_loss"]) + 1)
+        for ax, key in ((ax_loss, "loss"), (ax_acc, "acc")):
+            ax.plot(epochs, h[f"train_{key}"], "--", color=colour, lw=1.2)
+            ax.plot(epochs, h[f"val_{key}"], "-", color=colour, lw=1.8, label=label)
+        if h.get("best_epoch"):
+            ax_loss.axvline(h["best_epoch"], color=colour, lw=0.6, ls=":")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    ax_acc.legend(frameon=False, fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def confusion(ax, matrix, classes, title: str, cmap: str = "Blues"):
+    """A confusion matrix normalised by true class (rows sum to 1), annotated in the paper's form."""
+    matrix = np.asarray(matrix, dtype=float)
+    ax.imshow(matrix, cmap=cmap, vmin=0, vmax=1)
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center",
+                    color="white" if matrix[i, j] > 0.6 else "black", fontsize=9)
+    ax.set_xticks(range(len(classes)), classes)
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title, fontsize=10)
+
+
+def confusion_grid(panels: dict, ncols: int = 2, suptitle: str = "Test confusion matrices, normalised by true class"):
+    """``panels``: {title: (matrix, classes)} drawn in a grid."""
+    n = len(panels)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.9 * nrows), squeeze=False)
+    for ax, (title, (matrix, classes)) in zip(axes.ravel(), panels.items()):
+        confusion(ax, matrix, classes, title)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def recall_vs_paper(ours: dict, paper: dict, classes, title: str):
+    """Per-class recall bars: this run (one bar per model) against the paper's C2."""
+    x = np.arange(len(classes))
+    width = 0.8 / (len(ours) + 1)
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    ax.bar(x - 0.4 + width / 2, paper, width, color="0.6", label="paper C2")
+    for k, (label, recall) in enumerate(ours.items(), start=1):
+        ax.bar(x - 0.4 + width * (k + 0.5), recall, width, label=label, color=f"C{k - 1}")
+    ax.set_xticks(x, classes)
+    ax.set(ylim=(0, 1), ylabel="recall (fraction of the class found)", xlabel="true class", title=title)
+    ax.legend(frameon=False, fontsize=8, ncol=3)
     fig.tight_layout()
     return fig

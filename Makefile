@@ -1,0 +1,52 @@
+# make reproduce   set up, build the data, execute every notebook in place (PROFILE=quick), refresh figures/ results/
+# make test        set up, unit tests, then every notebook under nbval with the tiny 'smoke' profile
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PROFILE ?= quick
+DATASET ?= mock
+NOTEBOOKS := $(sort $(wildcard notebooks/0*.ipynb))
+# Keras reads its backend at first import; TensorFlow logs and oneDNN notes only clutter the notebooks.
+export KERAS_BACKEND := tensorflow
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONHASHSEED := 0
+
+.PHONY: setup data reproduce notebooks test unit nbval realism slides bench clean
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) (Python 3.11); set PYTHON=..."; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+data: setup
+	PROFILE=$(PROFILE) DATASET=$(DATASET) $(PY) -m helpers.prepare
+
+notebooks: setup
+	@for nb in $(NOTEBOOKS); do \
+	  echo "== $$nb (PROFILE=$(PROFILE), DATASET=$(DATASET))"; \
+	  start=$$(date +%s); \
+	  PROFILE=$(PROFILE) DATASET=$(DATASET) $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.timeout=-1 "$$nb" || exit 1; \
+	  echo "   $$(( $$(date +%s) - start )) s"; \
+	done
+
+reproduce: setup data notebooks
+
+unit: setup
+	$(PY) -m pytest tests/ -q
+
+# nbval runs each notebook in a fresh kernel and compares only the cells marked NBVAL_CHECK_OUTPUT.
+# Figures and results of the smoke run go to .test-output/, never over the committed ones.
+nbval: setup
+	PROFILE=smoke DATASET=mock GALAXY_OUTPUT_DIR=$(CURDIR)/.test-output $(PY) -m pytest -p no:cacheprovider \
+	  --nbval-lax --nbval-current-env $(NOTEBOOKS) -q
+
+test: unit nbval
+
+clean:
+	rm -rf .test-output checkpoints data/processed/*.tmp
