@@ -30,9 +30,11 @@ def dataset(name: str | None = None, profile=None, progress: bool = True) -> dat
 
 def main():
     name = os.environ.get("DATASET", "mock")
-    if name == "sdss" and not data.SDSS_PATH.exists():
+    if name == "sdss":  # every time: cheap when complete, resumes an interrupted or partial download
         from . import download
-        download.main(["--dataset", "sdss", "--out", str(data.SDSS_PATH)])
+        rc = download.main(["--dataset", "sdss", "--out", str(data.SDSS_PATH)])
+        if rc:
+            raise SystemExit(rc)
     s = dataset(name)
     print(f"{name}: {len(s)} galaxies, {s.attrs.get('source')} set ready")
 

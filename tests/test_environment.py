@@ -28,7 +28,15 @@ def test_requirements_pin_every_direct_dependency_exactly():
 def test_environment_yml_agrees_with_requirements():
     env = (ROOT / "environment.yml").read_text()
     assert re.search(r"python=3\.11", env)
-    pip_lines = [l.strip()[2:].strip() for l in env.splitlines() if l.strip().startswith("- ")]
+    lines = env.splitlines()
+    start = next(i for i, l in enumerate(lines) if l.strip() == "- pip:")
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    pip_lines = []
+    for l in lines[start + 1:]:
+        if l.strip() and len(l) - len(l.lstrip()) <= indent:
+            break
+        if l.strip().startswith("- "):
+            pip_lines.append(l.strip()[2:].strip())
     req = pins((ROOT / "requirements.txt").read_text().splitlines())
     inline = pins(pip_lines)
     for name, spec in inline.items():  # a pin written into environment.yml must not contradict the list

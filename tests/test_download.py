@@ -1,0 +1,560 @@
+"""helpers.download against a server these tests start on 127.0.0.1: never the internet.
+
+The server answers like the real services: hips2fits (GET, FITS cutouts), the SDSS SkyServer JPEG
+cutouts, and VizieR's votable CGI (POST, as astroquery sends it). Faults are programmed per galaxy:
+slow answers (beyond the client's timeout), 5xx then success, truncated and corrupt files, blank
+images, a connection dropped midway, and a download interrupted midway and resumed.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import re
+import threading
+import time
+import zlib
+from collections import Counter, defaultdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import BytesIO
+from urllib.parse import parse_qs, urlparse
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.io.votable import from_table
+from astropy.io.votable.tree import Link
+from astropy.table import Table
+
+from helpers import data, download
+from helpers.classes import CLASSES, PAPER_COUNTS, PAPER_N, ttypes_to_labels
+
+FAST = dict(workers=4, retries=3, timeout=0.5, backoff=0.01, progress=False)
+
+
+# ----------------------------------------------------------------------------- fixtures: data
+
+def galaxy_image(name: str) -> np.ndarray:
+    """A deterministic 110x110 'galaxy': a Gaussian blob on noisy sky (float32, as hips2fits gives)."""
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    y, x = np.mgrid[:110, :110] - 54.5
+    img = 50 * np.exp(-(x ** 2 + y ** 2) / (2 * rng.uniform(3, 10) ** 2)) + rng.normal(0, 1, (110, 110))
+    return img.astype(np.float32)
+
+
+def fits_bytes(img: np.ndarray) -> bytes:
+    hdu = fits.PrimaryHDU(img)
+    hdu.header["CTYPE1"], hdu.header["CTYPE2"] = "RA---TAN", "DEC--TAN"
+    hdu.header["CDELT1"], hdu.header["CDELT2"] = -0.396 / 3600, 0.396 / 3600
+    buf = BytesIO()
+    hdu.writeto(buf)
+    return buf.getvalue()
+
+
+def jpeg_bytes(name: str) -> bytes:
+    from PIL import Image
+
+    g = np.clip(galaxy_image(name) * 4 + 20, 0, 255).astype(np.uint8)
+    rgb = np.stack([np.full_like(g, 200), np.full_like(g, 90), g], axis=-1)  # R, G constant; B = g
+    buf = BytesIO()
+    Image.fromarray(rgb, "RGB").save(buf, format="JPEG", quality=98)
+    return buf.getvalue()
+
+
+def make_raw_catalogue(ttypes) -> Table:
+    """A Nair & Abraham excerpt as astroquery returns VizieR J/ApJS/186/427/table1 (columns as labelled
+    there, plus the _RAJ2000/_DEJ2000 positions VizieR computes), names not in sorted order."""
+    n = len(ttypes)
+    rng = np.random.default_rng(1)
+    ra = rng.uniform(110, 250, n)
+    dec = rng.uniform(-10, 60, n)
+    names = [sdss_name(r, d) for r, d in zip(ra, dec)]
+    assert len(set(names)) == n
+    perm = rng.permutation(n)
+    t = Table()
+    t["_RAJ2000"] = ra[perm]
+    t["_DEJ2000"] = dec[perm]
+    t["SDSS"] = np.array(names)[perm]
+    t["RAJ2000"] = ra[perm]
+    t["DEJ2000"] = dec[perm]
+    t["z"] = rng.uniform(0.01, 0.1, n)[perm]
+    t["gmag"] = rng.uniform(12, 16, n).astype(np.float32)
+    t["logM"] = np.ma.masked_array(rng.uniform(9, 11.5, n), mask=rng.random(n) < 0.05)
+    t["TType"] = np.asarray(ttypes, dtype=np.int16)[perm]
+    t["Bar"] = rng.integers(0, 3, n).astype(np.int16)
+    return t
+
+
+def sdss_name(ra: float, dec: float) -> str:
+    """IAU-style SDSS designation, e.g. J155341.74-003422.84 (as the catalogue's SDSS column)."""
+    h, rem = divmod(ra / 15 * 3600, 3600)
+    m, sec = divmod(rem, 60)
+    sign = "-" if dec < 0 else "+"
+    d, drem = divmod(abs(dec) * 3600, 3600)
+    dm, ds = divmod(drem, 60)
+    return f"J{int(h):02d}{int(m):02d}{int(sec * 100) / 100:05.2f}{sign}{int(d):02d}{int(dm):02d}{int(ds * 100) / 100:05.2f}"
+
+
+def votable_bytes(table: Table) -> bytes:
+    vot = from_table(table)
+    vot.resources[0].name = download.VIZIER_CATALOGUE
+    tab = vot.resources[0].tables[0]
+    tab.name = download.VIZIER_TABLE
+    tab.description = "Catalog of detailed visual morphological classifications (Nair+, 2010)"
+    for f in tab.fields:                            # VizieR-like field metadata: UCDs, units, links
+        f.description = f"{f.name} column of the catalogue"
+        if f.name == "SDSS":
+            f.ucd = "meta.id;meta.main"
+            f.links.append(Link(href="http://skyserver.sdss.org/dr7/en/tools/explore/obj.asp?ra=${_RAJ2000}&dec=${_DEJ2000}"))
+        elif f.name in ("_RAJ2000", "RAJ2000"):
+            f.ucd, f.unit = "pos.eq.ra", "deg"
+        elif f.name in ("_DEJ2000", "DEJ2000"):
+            f.ucd, f.unit = "pos.eq.dec", "deg"
+        elif f.name == "gmag":
+            f.unit = "mag"
+    buf = BytesIO()
+    vot.to_xml(buf)
+    return buf.getvalue()
+
+
+def paper_ttypes() -> np.ndarray:
+    """14034 T-types spread over -5, -3..0, 1..9, 10, 99 in the paper's class counts."""
+    rng = np.random.default_rng(0)
+    parts = [np.full(PAPER_COUNTS["E"], -5), rng.choice([-3, -2, -1, 0], PAPER_COUNTS["S0"]),
+             rng.choice(np.arange(1, 10), PAPER_COUNTS["Sp"]), rng.choice([10, 99], PAPER_COUNTS["Irr+Misc"])]
+    return rng.permutation(np.concatenate(parts))
+
+
+def small_catalogue(n_per_class: int = 6) -> Table:
+    tt = np.concatenate([np.full(n_per_class, t) for t in (-5, -2, 4, 10)])
+    return download.standardise(make_raw_catalogue(tt), expected_rows=None)
+
+
+# ----------------------------------------------------------------------------- fixture: the server
+
+class FakeServices(ThreadingHTTPServer):
+    """hips2fits, SkyServer getjpeg and VizieR votable, with programmable faults."""
+
+    daemon_threads = True
+
+    def __init__(self, catalogue: Table | None = None):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.names: list[str] = []
+        self.pos = np.zeros((0, 2))
+        self.faults: dict[str, list[str]] = defaultdict(list)   # name -> behaviours, one per request
+        self.default: dict[str, str] = {}                        # name -> behaviour once the list is used
+        self.hits: Counter = Counter()
+        self.delay = 0.0
+        self.slow_s = 1.5
+        self.votable = b""
+        self.vizier_faults: list[str] = []
+        self.vizier_posts: list[str] = []
+        self.lock = threading.Lock()
+        if catalogue is not None:
+            self.add(catalogue)
+
+    def add(self, cat: Table):
+        self.names += [str(n) for n in cat["name"]]
+        self.pos = np.vstack([self.pos, np.column_stack([cat["ra"], cat["dec"]])])
+
+    def lookup(self, ra: float, dec: float) -> str | None:
+        """The galaxy at a position (to 1e-6 deg, as a real service finds its pixels), or None."""
+        if not self.names:
+            return None
+        d = np.abs(self.pos - [ra, dec]).max(axis=1)
+        i = int(np.argmin(d))
+        return self.names[i] if d[i] < 1e-6 else None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def behaviour(self, name: str) -> str:
+        with self.lock:
+            self.hits[name] += 1
+            if self.faults[name]:
+                return self.faults[name].pop(0)
+            return self.default.get(name, "ok")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FakeServices
+
+    def log_message(self, *args):  # keep the test output clean
+        pass
+
+    def _send(self, code: int, body: bytes, ctype: str = "application/octet-stream", length: int | None = None):
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        url = urlparse(self.path)
+        q = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if url.path.endswith("/hips2fits"):
+            if q.get("hips") != download.HIPS_SURVEY or q.get("format") != "fits":
+                return self._send(400, b'{"title": "bad request"}', "application/json")
+            kind = "fits"
+        elif url.path.endswith("/getjpeg"):
+            kind = "jpeg"
+        else:
+            return self._send(404, b"no such service")
+        name = self.server.lookup(float(q["ra"]), float(q["dec"]))
+        if name is None:
+            return self._send(404, b"unknown position")
+        how = self.server.behaviour(name)
+        if self.server.delay:
+            time.sleep(self.server.delay)
+        body = fits_bytes(galaxy_image(name)) if kind == "fits" else jpeg_bytes(name)
+        try:
+            if how == "ok":
+                self._send(200, body, "image/fits" if kind == "fits" else "image/jpeg")
+            elif how == "slow":                       # answers after the client has given up
+                time.sleep(self.server.slow_s)
+                self._send(200, body)
+            elif how in ("500", "503", "404"):
+                self._send(int(how), b'{"title": "Internal error", "description": "try later"}', "application/json")
+            elif how == "truncated":                  # a complete HTTP answer holding half a FITS file
+                self._send(200, body[: len(body) // 2])
+            elif how == "drop":                       # the connection dies midway through the body
+                self._send(200, body[: len(body) // 3], length=len(body))
+                self.close_connection = True
+            elif how == "corrupt":                    # right length, garbage inside
+                self._send(200, b"SIMPLE  = garbage" + bytes(len(body) - 17))
+            elif how == "html":
+                self._send(200, b"<html><body>Service temporarily unavailable</body></html>", "text/html")
+            elif how == "blank":                      # outside the footprint: all NaN
+                self._send(200, fits_bytes(np.full((110, 110), np.nan, np.float32)))
+            elif how == "zeros":
+                self._send(200, fits_bytes(np.zeros((110, 110), np.float32)))
+            elif how == "wrongshape":
+                self._send(200, fits_bytes(galaxy_image(name)[:100, :100]))
+            else:
+                raise AssertionError(how)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def do_POST(self):
+        if not self.path.endswith("/viz-bin/votable"):
+            return self._send(404, b"no such service")
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+        self.server.vizier_posts.append(body)
+        how = self.server.vizier_faults.pop(0) if self.server.vizier_faults else "ok"
+        if how == "ok":
+            self._send(200, self.server.votable, "text/xml")
+        elif how == "500":
+            self._send(500, b"<html>Internal Server Error</html>", "text/html")
+        elif how == "drop":
+            self._send(200, self.server.votable[:1000], "text/xml", length=len(self.server.votable))
+            self.close_connection = True
+
+
+@pytest.fixture
+def services():
+    srv = FakeServices()
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def hips(srv) -> str:
+    return srv.url + "/hips-image-services/hips2fits"
+
+
+def report_rows(path) -> dict[str, str]:
+    with open(path) as f:
+        return {r["name"]: r["reason"] for r in csv.DictReader(f)}
+
+
+def no_partial_files(d) -> bool:
+    return not list(d.glob(".*.part")) and not list(d.glob("*.part")) and not list(d.glob("*.tmp"))
+
+
+# ----------------------------------------------------------------------------- URLs and validation
+
+def test_cutout_url_has_the_hips2fits_parameters():
+    q = parse_qs(urlparse(download.cutout_url(150.1, -2.5)).query)
+    assert q["hips"] == ["CDS/P/SDSS9/g"] and q["format"] == ["fits"] and q["projection"] == ["TAN"]
+    assert q["width"] == ["110"] and q["height"] == ["110"]
+    assert float(q["ra"][0]) == pytest.approx(150.1) and float(q["dec"][0]) == pytest.approx(-2.5)
+    assert float(q["fov"][0]) == pytest.approx(110 * 0.396 / 3600)
+    assert download.cutout_url(1, 2).startswith("https://alasky.cds.unistra.fr/hips-image-services/hips2fits?")
+
+
+def test_fits_validation_names_what_is_wrong():
+    good = fits_bytes(galaxy_image("a"))
+    img, frac = download.read_fits_cutout(good)
+    assert img.shape == (110, 110) and img.dtype == np.float32 and frac == 0
+    cases = {
+        good[: len(good) // 2]: "truncated",
+        good[:100]: "not a FITS",
+        b"<html>oops</html>": "not a FITS",
+        fits_bytes(np.full((110, 110), np.nan, np.float32)): "blank",
+        fits_bytes(np.full((110, 110), 3.0, np.float32)): "constant",
+        fits_bytes(galaxy_image("a")[:100, :100]): "shape",
+    }
+    for content, words in cases.items():
+        with pytest.raises(download.CutoutError, match=words):
+            download.read_fits_cutout(content)
+    download.read_fits_cutout(good, scale_arcsec=0.396)
+    with pytest.raises(download.CutoutError, match="pixel scale 0.3960 arcsec, expected 0.7"):
+        download.read_fits_cutout(good, scale_arcsec=0.7)
+    partly = galaxy_image("a")
+    partly[:3, :3] = np.nan                   # a few blank pixels are filled, not fatal
+    img, frac = download.read_fits_cutout(fits_bytes(partly))
+    assert np.isfinite(img).all() and 0 < frac < 0.01
+
+
+# ----------------------------------------------------------------------------- downloads
+
+def test_download_all_then_rerun_skips_valid_files(services, tmp_path):
+    cat = small_catalogue(3)
+    services.add(cat)
+    out = tmp_path / "raw" / "sdss_g"
+    rep = download.fetch_cutouts(cat, out, base_url=hips(services), **FAST)
+    assert rep.complete and len(rep.downloaded) == len(cat) and not rep.failed
+    assert report_rows(tmp_path / "raw" / "sdss_g_failures.csv") == {}
+    for row in cat:
+        img, _ = download.read_fits_cutout(download.cutout_path(out, row["name"]))
+        np.testing.assert_array_equal(img, galaxy_image(str(row["name"])))
+    assert no_partial_files(out)
+    hits = sum(services.hits.values())
+    rep2 = download.fetch_cutouts(cat, out, base_url=hips(services), **FAST)
+    assert rep2.complete and len(rep2.skipped) == len(cat) and not rep2.downloaded
+    assert sum(services.hits.values()) == hits     # nothing fetched again
+
+
+def test_faults_are_retried_or_reported_never_kept(services, tmp_path):
+    cat = small_catalogue(3)                        # 12 galaxies
+    services.add(cat)
+    names = [str(n) for n in cat["name"]]
+    transient = {names[0]: ["500", "500"], names[1]: ["slow"], names[2]: ["truncated"],
+                 names[3]: ["drop"], names[4]: ["503", "corrupt", "html"]}
+    permanent = {names[5]: "blank", names[6]: "zeros", names[7]: "wrongshape", names[8]: "404"}
+    for k, v in transient.items():
+        services.faults[k] = list(v)
+    for k, v in permanent.items():
+        services.default[k] = v
+    services.default[names[9]] = "500"              # fails more often than the retries allow
+    out = tmp_path / "sdss_g"
+    report_path = tmp_path / "failures.csv"
+    rep = download.fetch_cutouts(cat, out, base_url=hips(services), report_path=report_path, **FAST)
+
+    assert not rep.complete
+    failed = report_rows(report_path)
+    assert set(failed) == set(permanent) | {names[9]} == set(rep.failed)
+    assert "blank" in failed[names[5]] and "blank" in failed[names[6]]
+    assert "shape" in failed[names[7]] and "HTTP 404" in failed[names[8]]
+    assert "HTTP 500" in failed[names[9]] and "after 4 attempts" in failed[names[9]]
+    for k in permanent:                             # a permanent fault is not asked again and again
+        assert services.hits[k] == 1
+    assert services.hits[names[9]] == 4             # 1 + 3 retries
+    for k, v in transient.items():                  # the transient ones came through on a retry
+        assert services.hits[k] == len(v) + 1
+        download.read_fits_cutout(download.cutout_path(out, k))
+    for k in failed:                                # nothing unusable left on disk
+        assert not download.cutout_path(out, k).exists()
+    assert no_partial_files(out)
+
+    # the services recover: a rerun fetches only what failed, and completes
+    services.default.clear()
+    before = Counter(services.hits)
+    rep2 = download.fetch_cutouts(cat, out, base_url=hips(services), report_path=report_path, **FAST)
+    assert rep2.complete and sorted(rep2.downloaded) == sorted(failed)
+    assert {k for k in services.hits if services.hits[k] != before[k]} == set(failed)
+    assert report_rows(report_path) == {}
+
+
+def test_mirrors_are_used_in_turn(services, tmp_path):
+    cat = small_catalogue(1)
+    services.add(cat)
+    dead = "http://127.0.0.1:9/hips2fits"           # nothing listens on port 9: connection refused
+    rep = download.fetch_cutouts(cat, tmp_path / "c", base_url=[dead, hips(services)], **FAST)
+    assert rep.complete and len(rep.downloaded) == len(cat)
+
+
+def test_interrupted_download_resumes_to_completion(services, tmp_path):
+    cat = small_catalogue(8)                        # 32 galaxies
+    services.add(cat)
+    services.delay = 0.02
+    out = tmp_path / "sdss_g"
+    out.mkdir()
+    done = []
+
+    def interrupt_after_five(key, status, reason):
+        done.append(key)
+        if len(done) == 5:
+            raise KeyboardInterrupt                 # as Ctrl-C would, in the calling thread
+
+    report_path = tmp_path / "failures.csv"
+    with pytest.raises(KeyboardInterrupt):
+        download.fetch_cutouts(cat, out, base_url=hips(services), report_path=report_path,
+                               on_file=interrupt_after_five, **FAST)
+    on_disk = sorted(out.glob("*.fits"))
+    assert 5 <= len(on_disk) < len(cat)
+    for p in on_disk:                               # only complete, valid files are left
+        download.read_fits_cutout(p)
+    assert no_partial_files(out)
+    listed = report_rows(report_path)               # the report says what is not there yet
+    assert len(listed) == len(cat) - len(on_disk)
+    assert all("interrupted" in r for r in listed.values())
+
+    # a killed run may also leave a temporary file, and an older tool a truncated final one
+    (out / ".stale.fits.999.part").write_bytes(b"half")
+    victim = on_disk[0]
+    victim.write_bytes(fits_bytes(galaxy_image("x"))[:5000])
+
+    rep = download.fetch_cutouts(cat, out, base_url=hips(services), report_path=report_path, **FAST)
+    assert rep.complete
+    assert len(rep.skipped) == len(on_disk) - 1 and len(rep.downloaded) == len(cat) - len(on_disk) + 1
+    assert no_partial_files(out) and len(list(out.glob("*.fits"))) == len(cat)
+    assert services.hits[victim.stem] == 2
+    assert sum(services.hits.values()) == len(cat) + 1  # every other galaxy was fetched exactly once
+    assert report_rows(report_path) == {}
+
+
+# ----------------------------------------------------------------------------- the HDF5 set
+
+def test_build_set_from_cutouts(services, tmp_path):
+    cat = small_catalogue(8)
+    services.add(cat)
+    out = tmp_path / "sdss_g"
+    assert download.fetch_cutouts(cat, out, base_url=hips(services), **FAST).complete
+    h5 = download.build_sdss_set(cat, out, tmp_path / "sdss.h5", seed=3, progress=False)
+    s = data.load(h5)
+    assert len(s) == len(cat) and s.attrs["source"] == "sdss" and s.attrs["pixel_scale_arcsec"] == 0.396
+    assert s.attrs["band"] == "g" and len(s.attrs["missing_galaxy_ids"]) == 0
+    np.testing.assert_array_equal(s.galaxy_id, cat["galaxy_id"])
+    np.testing.assert_array_equal(s.labels, ttypes_to_labels(cat["ttype"]))
+    np.testing.assert_array_equal(s.meta["ttype"], cat["ttype"])
+    np.testing.assert_allclose(s.meta["ra"], cat["ra"])
+    np.testing.assert_allclose(s.meta["log_mstar"], np.asarray(cat["log_mstar"], np.float32))
+    assert [n.decode() for n in s.meta["sdss_name"]] == list(cat["name"])
+    for i in (0, 17):
+        np.testing.assert_array_equal(s.images[i], galaxy_image(str(cat["name"][i])))
+    np.testing.assert_array_equal(s.split, data.split_by_galaxy(s.labels, seed=3))
+    data.check_no_leakage(s.galaxy_id, s.split)
+    assert json.loads(s.attrs["catalogue_columns"])["ttype"] == "TType"
+
+
+def test_build_refuses_a_partial_set_unless_allowed(services, tmp_path):
+    cat = small_catalogue(8)
+    services.add(cat)
+    lost = str(cat["name"][5])
+    services.default[lost] = "blank"
+    out = tmp_path / "sdss_g"
+    rep = download.fetch_cutouts(cat, out, base_url=hips(services), **FAST)
+    assert set(rep.failed) == {lost}
+    target = tmp_path / "sdss.h5"
+    with pytest.raises(download.IncompleteDataError, match=re.escape(lost)) as err:
+        download.build_sdss_set(cat, out, target, progress=False)
+    assert set(err.value.missing) == {lost} and not target.exists()
+    assert lost in (tmp_path / "sdss.h5.missing.csv").read_text()
+
+    download.build_sdss_set(cat, out, target, allow_missing=True, progress=False)
+    s = data.load(target)
+    assert len(s) == len(cat) - 1 and lost.encode() not in set(s.meta["sdss_name"])
+    assert s.attrs["missing_galaxy_ids"].tolist() == [int(cat["galaxy_id"][5])]
+    assert json.loads(s.attrs["missing_names"]) == [lost]
+
+
+def test_colour_jpegs_give_the_blue_channel(services, tmp_path):
+    cat = small_catalogue(8)
+    services.add(cat)
+    rep = download.fetch_colour_jpegs(cat, tmp_path / "jpg", base_url=services.url + "/SkyServerWS/ImgCutout/getjpeg",
+                                      **FAST)
+    assert rep.complete
+    name = str(cat["name"][0])
+    g = download.read_jpeg_g_proxy(download.cutout_path(tmp_path / "jpg", name, ".jpg"))
+    expected = np.clip(galaxy_image(name) * 4 + 20, 0, 255).astype(np.uint8)
+    assert np.abs(g - expected).mean() < 3          # the blue channel, not the constant red (200) or green
+    s = data.load(download.build_sdss_set(cat, tmp_path / "jpg", tmp_path / "jpeg.h5", image_format="jpeg",
+                                          progress=False))
+    assert s.attrs["source"] == "sdss-jpeg-blue" and len(s) == len(cat)
+    np.testing.assert_array_equal(s.images[0], g)
+
+
+# ----------------------------------------------------------------------------- the catalogue
+
+def test_catalogue_through_astroquery_gives_the_paper_class_counts(services, tmp_path):
+    raw = make_raw_catalogue(paper_ttypes())
+    services.votable = votable_bytes(raw)
+    services.vizier_faults = ["500", "drop"]        # a server error, then an answer cut midway
+    cat = download.fetch_catalogue(tmp_path / "raw", server=services.url, backoff=0.01, timeout=10)
+    assert len(cat) == PAPER_N == 14034
+    assert download.class_counts(cat) == PAPER_COUNTS == {"E": 2723, "S0": 3215, "Sp": 7708, "Irr+Misc": 388}
+    assert len(services.vizier_posts) == 3
+    post = services.vizier_posts[-1]
+    assert f"-source={download.VIZIER_TABLE}" in post and "-out.max=unlimited" in post
+    assert "-out.all" in post and "_RAJ2000" in post
+    # standardised: sorted by name, ids 1..N, positions, flags and the masked masses as NaN
+    assert list(cat["name"]) == sorted(raw["SDSS"])
+    np.testing.assert_array_equal(cat["galaxy_id"], np.arange(1, PAPER_N + 1))
+    by_name = {str(n): i for i, n in enumerate(raw["SDSS"])}
+    j = by_name[str(cat["name"][100])]
+    assert cat["ra"][100] == pytest.approx(raw["_RAJ2000"][j]) and cat["ttype"][100] == raw["TType"][j]
+    assert np.isnan(cat["log_mstar"]).sum() == np.ma.count_masked(raw["logM"])
+    assert cat.meta["column_map"]["log_mstar"] == "logM" and cat.meta["column_map"]["z"] == "z"
+    assert [CLASSES[k] for k in cat["label"][:3]]    # labels are valid class indices
+
+    # cached (ECSV, atomically written): the second call does not ask VizieR
+    cache = tmp_path / "raw" / download.CATALOGUE_FILE
+    assert cache.exists() and no_partial_files(cache.parent)
+    again = download.fetch_catalogue(tmp_path / "raw", server=services.url)
+    assert len(services.vizier_posts) == 3 and download.class_counts(again) == PAPER_COUNTS
+    # a damaged cache is noticed and fetched again
+    cache.write_text(cache.read_text()[: len(cache.read_text()) // 2])
+    again = download.fetch_catalogue(tmp_path / "raw", server=services.url)
+    assert len(services.vizier_posts) == 4 and len(again) == PAPER_N
+
+
+def test_catalogue_errors_are_clear(services, tmp_path):
+    tt = paper_ttypes()[:200]
+    with pytest.raises(download.CatalogueError, match="200 rows, expected 14034"):
+        download.standardise(make_raw_catalogue(tt))
+    bad = make_raw_catalogue(tt)
+    bad["TType"][7] = -4                            # not in the catalogue's vocabulary
+    with pytest.raises(download.CatalogueError, match=r"T-types outside .*-4"):
+        download.standardise(bad, expected_rows=None)
+    dup = make_raw_catalogue(tt)
+    dup["SDSS"][3] = dup["SDSS"][4]
+    with pytest.raises(download.CatalogueError, match="not unique"):
+        download.standardise(dup, expected_rows=None)
+    text = make_raw_catalogue(tt)
+    text["TType"] = text["TType"].astype(str)
+    text["TType"][11] = "Sa"
+    with pytest.raises(download.CatalogueError, match="'TType', row 11: 'Sa' is not a number"):
+        download.standardise(text, expected_rows=None)
+    nott = make_raw_catalogue(tt)
+    nott.remove_column("TType")
+    with pytest.raises(download.CatalogueError, match="ttype"):
+        download.standardise(nott, expected_rows=None)
+    # VizieR keeps failing: a clear error after the retries, and nothing cached
+    services.vizier_faults = ["500"] * 3
+    with pytest.raises(download.CatalogueError, match="after 3 attempts.*HTTP 500"):
+        download.fetch_catalogue(tmp_path / "raw", server=services.url, retries=2, backoff=0.01)
+    assert not (tmp_path / "raw" / download.CATALOGUE_FILE).exists()
+
+
+# ----------------------------------------------------------------------------- the command line
+
+def test_command_line_end_to_end(services, tmp_path, capsys):
+    raw = make_raw_catalogue(np.concatenate([np.full(8, t) for t in (-5, -1, 6, 99)]))
+    services.votable = votable_bytes(raw)
+    services.add(download.standardise(raw, expected_rows=None))
+    out = tmp_path / "processed" / "sdss.h5"
+    args = ["--dataset", "sdss", "--out", str(out), "--raw-dir", str(tmp_path / "raw"),
+            "--vizier-server", services.url, "--cutout-url", hips(services), "--expected-rows", "0",
+            "--timeout", "2", "--backoff", "0.01", "--no-progress"]
+    lost = str(sorted(raw["SDSS"])[2])
+    services.default[lost] = "500"
+    assert download.main(args + ["--retries", "1"]) == 1      # refuses to build a partial set
+    assert not out.exists() and lost in capsys.readouterr().err
+    services.default.clear()
+    assert download.main(args) == 0                           # the rerun fetches the rest and builds
+    s = data.load(out)
+    assert len(s) == 32 and s.attrs["source"] == "sdss"
+    assert download.main(args) == 0 and "already there" in capsys.readouterr().out
