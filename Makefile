@@ -36,6 +36,7 @@ notebooks: setup
 	done
 
 reproduce: setup data notebooks
+	$(PY) -m helpers.report
 
 unit: setup
 	$(PY) -m pytest tests/ -q

@@ -1,0 +1,131 @@
+"""The training engine: profiles, batches, determinism, early stopping, checkpoint resume."""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import data
+from helpers.models_torch import build_model
+from helpers.train import PROFILES, Profile, epoch_plan, fit, make_batch, profile, seed_everything
+
+TINY = Profile("tiny", 64, 50, 32, 1e-3, 2, 2, "random-view", "none", (0,))
+
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    rng = np.random.default_rng(1)
+    images = rng.normal(size=(64, data.STAMP, data.STAMP)).astype(np.float32)
+    labels = rng.integers(0, 3, 64)
+    images[labels == 0, 40:70, 40:70] += 2.0  # something to learn
+    return images[:48], labels[:48], images[48:], labels[48:]
+
+
+def train_once(tiny_data, prof=TINY, seed=0, **kw):
+    seed_everything(seed)
+    model = build_model("C2", 3, input_size=prof.input_size)
+    history = fit(model, *tiny_data, prof, seed, progress=False, **kw)
+    return model, history
+
+
+def same_weights(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_profiles(monkeypatch):
+    assert profile("smoke").input_size == 50 and profile("paper").batch_size == 400
+    assert PROFILES["paper"].lr == 2e-4 and PROFILES["paper"].max_epochs == 100
+    assert PROFILES["paper"].augment == "all-views" and PROFILES["paper"].seeds == (0, 1, 2)
+    assert PROFILES["quick"].input_size == 50 and PROFILES["paper"].input_size == 100
+    monkeypatch.delenv("PROFILE", raising=False)
+    assert profile().name == "quick"
+    monkeypatch.setenv("PROFILE", "smoke")
+    assert profile().name == "smoke"
+    monkeypatch.setenv("PROFILE", "fast")
+    with pytest.raises(ValueError, match="unknown profile 'fast' .from the environment variable PROFILE"):
+        profile()
+    with pytest.raises(ValueError, match="from the argument"):
+        profile("fast")
+
+
+def test_make_batch_shapes_and_centre_view():
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(10, data.STAMP, data.STAMP)).astype(np.float32)
+    idx, views = np.array([3, 1, 7]), np.array([0, data.CENTRE_VIEW, 39])
+    x100 = make_batch(images, idx, views, 100)
+    x50 = make_batch(images, idx, views, 50)
+    assert x100.shape == (3, 1, 100, 100) and x100.dtype == torch.float32
+    assert x50.shape == (3, 1, 50, 50)
+    assert data.CENTRE_VIEW == 32
+    centre = images[1, 5:105, 5:105]
+    np.testing.assert_array_equal(x100[1, 0].numpy(), centre)
+    np.testing.assert_allclose(x50[1, 0].numpy(), centre.reshape(50, 2, 50, 2).mean(axis=(1, 3)), rtol=1e-6)
+    assert make_batch(images, idx, data.CENTRE_VIEW, 100).shape == (3, 1, 100, 100)  # one view for all
+    with pytest.raises(ValueError, match="divide"):
+        make_batch(images, idx, views, 30)
+
+
+def test_epoch_plan():
+    g, v = epoch_plan(5, "random-view", 0, 0)
+    assert sorted(g) == list(range(5)) and v.min() >= 0 and v.max() < 40
+    g, v = epoch_plan(5, "all-views", 0, 0)
+    assert len(g) == 200 and len(set(zip(g.tolist(), v.tolist()))) == 200  # every (galaxy, view) once
+    assert not np.array_equal(epoch_plan(50, "random-view", 0, 0)[0], epoch_plan(50, "random-view", 0, 1)[0])
+
+
+def test_same_seed_same_weights(tiny_data):
+    a, ha = train_once(tiny_data)
+    b, hb = train_once(tiny_data)
+    assert same_weights(a, b)
+    assert ha.train_loss == hb.train_loss and ha.val_loss == hb.val_loss
+    assert len(ha.train_loss) == ha.stopped_epoch == 2 and 1 <= ha.best_epoch <= 2
+    assert ha.train_seconds > 0 and len(ha.epoch_seconds) == 2
+
+
+def test_resume_equals_straight_run(tiny_data, tmp_path):
+    straight_ck, ck = tmp_path / "straight.pt", tmp_path / "ck.pt"
+    straight, h_straight = train_once(tiny_data, checkpoint_path=straight_ck)
+
+    def interrupt(epoch, history):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_once(tiny_data, checkpoint_path=ck, on_epoch_end=interrupt)
+    assert torch.load(ck, weights_only=True)["epoch"] == 1 and not ck.with_name("ck.pt.tmp").exists()
+    resumed, h_resumed = train_once(tiny_data, checkpoint_path=ck)
+    assert same_weights(straight, resumed)  # the best epoch's weights
+    last = [torch.load(p, weights_only=True)["model"] for p in (straight_ck, ck)]  # the last epoch's
+    assert all(torch.equal(last[0][k], last[1][k]) for k in last[0])
+    assert h_resumed.train_loss == h_straight.train_loss and h_resumed.val_loss == h_straight.val_loss
+    assert h_resumed.best_epoch == h_straight.best_epoch and h_resumed.stopped_epoch == 2
+    # a finished checkpoint just gives back the best weights
+    again, h_again = train_once(tiny_data, checkpoint_path=ck)
+    assert same_weights(again, resumed) and h_again.stopped_epoch == 2
+    with pytest.raises(ValueError, match="delete it"):
+        train_once(tiny_data, seed=1, checkpoint_path=ck)
+
+
+def test_early_stopping_restores_best(tiny_data):
+    # lr 0: the validation loss never falls below epoch 1's, so training stops after `patience` more
+    prof = replace(TINY, lr=0.0, max_epochs=5, patience=1)
+    model, h = train_once(tiny_data, prof)
+    assert h.best_epoch == 1 and h.stopped_epoch == 2 and len(h.val_loss) == 2
+
+
+def test_all_views_and_balanced_weights(tiny_data):
+    images, _, val_images, val_labels = tiny_data
+    prof = replace(TINY, augment="all-views", class_weights="balanced", max_epochs=1, batch_size=64)
+    # 6 galaxies x 40 views = 240 samples in the epoch
+    model, h = train_once((images[:6], np.array([0, 1, 2, 0, 0, 0]), val_images, val_labels), prof)
+    assert len(h.train_loss) == 1 and np.isfinite(h.val_loss[0])
+    with pytest.raises(ValueError, match="every class"):
+        train_once((images[:4], np.array([0, 0, 1, 1]), val_images, val_labels), prof)
+
+
+def test_unreadable_checkpoint_is_named(tiny_data, tmp_path):
+    ck = tmp_path / "broken.pt"
+    ck.write_bytes(b"truncated")
+    with pytest.raises(ValueError, match="broken.pt"):
+        train_once(tiny_data, checkpoint_path=ck)
