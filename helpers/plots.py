@@ -111,7 +111,7 @@ def learning_curves(histories: dict, title: str = "Learning curves (train dashed
             ax.plot(epochs, h[f"val_{key}"], "-", color=colour, lw=1.8, label=label)
         if h.get("best_epoch"):
             ax_loss.axvline(h["best_epoch"], color=colour, lw=0.6, ls=":")
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss", yscale="log")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     ax_acc.legend(frameon=False, fontsize=8)
     fig.suptitle(title)

@@ -15,6 +15,7 @@ bit, as one that ran straight through (on the same machine and thread count).
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import time
@@ -59,6 +60,8 @@ AUGMENT = {
 PROFILES = {p.name: p for p in (
     Profile("smoke", 600, 50, 16, 1e-3, 3, 3, "random-view", "none", (0,)),
     Profile("quick", 3000, 50, 64, 1e-3, 10, 3, "random-view", "none", (0,)),
+    # All 14034 galaxies with the CPU settings and three seeds: the largest run a CPU does in an hour.
+    Profile("full", 14034, 50, 64, 1e-3, 20, 4, "random-view", "none", (0, 1, 2)),
     Profile("paper", 14034, 100, 400, 2e-4, 100, 10, "all-views", "none", (0, 1, 2)),
 )}
 
@@ -205,6 +208,15 @@ def _profile_dict(p: Profile) -> dict:
     return {**asdict(p), "seeds": list(p.seeds)}  # lists survive torch.save/load as they were
 
 
+def _fingerprint(model: nn.Module, train_images, train_labels, val_labels) -> str:
+    """A short hash of the network's shape and of the data (labels, every 64th image in full)."""
+    h = hashlib.sha1()
+    h.update(repr([(k, tuple(v.shape)) for k, v in model.state_dict().items()]).encode())
+    for arr in (train_labels, val_labels, train_images[::64]):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()[:16]
+
+
 def _cpu_state(model: nn.Module) -> dict:
     return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
 
@@ -246,11 +258,16 @@ def fit(model: nn.Module, train_images: np.ndarray, train_labels: np.ndarray,
     history = History()
     best_state, best_loss, bad_epochs, start, done = _cpu_state(model), float("inf"), 0, 0, False
     checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
+    fingerprint = _fingerprint(model, train_images, train_labels, val_labels)
     if checkpoint_path and checkpoint_path.exists():
         try:
             ck = torch.load(checkpoint_path, map_location=dev, weights_only=True)
         except Exception as e:  # truncated or foreign file: say which, and what to do
             raise ValueError(f"{checkpoint_path}: not a readable checkpoint ({e}); delete it to start afresh") from e
+    if checkpoint_path and checkpoint_path.exists() and ck.get("fingerprint") != fingerprint:
+        # Same name, other data or network (a regenerated mock set, say): a stale run, not one to resume.
+        print(f"{checkpoint_path}: made from other data or another network; training afresh")
+    elif checkpoint_path and checkpoint_path.exists():
         if ck["seed"] != seed or ck["profile"] != _profile_dict(profile):
             raise ValueError(f"{checkpoint_path}: written for seed {ck['seed']} and profile {ck['profile']}, "
                              f"not seed {seed} and {_profile_dict(profile)}; delete it to start afresh")
@@ -306,7 +323,7 @@ def fit(model: nn.Module, train_images: np.ndarray, train_labels: np.ndarray,
                 "model": _cpu_state(model), "optimizer": optimizer.state_dict(), "epoch": epoch + 1,
                 "done": done, "history": history.to_dict(), "best_state": best_state,
                 "best_val_loss": best_loss, "bad_epochs": bad_epochs, "rng_torch": torch.get_rng_state(),
-                "seed": seed, "profile": _profile_dict(profile)})
+                "seed": seed, "profile": _profile_dict(profile), "fingerprint": fingerprint})
         if on_epoch_end:
             on_epoch_end(epoch + 1, history)
         if done:

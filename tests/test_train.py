@@ -129,3 +129,14 @@ def test_unreadable_checkpoint_is_named(tiny_data, tmp_path):
     ck.write_bytes(b"truncated")
     with pytest.raises(ValueError, match="broken.pt"):
         train_once(tiny_data, checkpoint_path=ck)
+
+
+def test_checkpoint_of_other_data_is_not_resumed(tiny_data, tmp_path, capsys):
+    ck = tmp_path / "ck.pt"
+    first, _ = train_once(tiny_data, checkpoint_path=ck)
+    images, labels, val_images, val_labels = tiny_data
+    changed = (images + 1.0, labels, val_images, val_labels)  # e.g. a regenerated mock set
+    fresh, _ = train_once(changed, checkpoint_path=ck)
+    assert "training afresh" in capsys.readouterr().out
+    straight, _ = train_once(changed)
+    assert same_weights(fresh, straight) and not same_weights(fresh, first)
