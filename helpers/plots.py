@@ -161,3 +161,165 @@ def recall_vs_paper(ours: dict, paper: dict, classes, title: str):
     ax.legend(frameon=False, fontsize=8, ncol=3)
     fig.tight_layout()
     return fig
+
+
+STAT_LABELS = {"size": "r50 / frame width", "concentration": "concentration C", "asymmetry": "asymmetry A",
+               "smoothness": "smoothness S", "gini": "Gini", "m20": "M20", "ellipticity": "ellipticity"}
+
+
+def mock_vs_real(real_images, real_groups, mock_images, mock_groups, real_stats, mock_stats, ks, groups,
+                 statistics, per_group: int = 8, seed: int = 0, crop: int | None = None):
+    """Top: ``per_group`` real and mock galaxies of each group side by side (JPEG-like stretched
+    stamps, then the one pixel scaling ``data.normalise``). Bottom: per-group histograms of each
+    statmorph statistic, mock against real, with the KS distance in each panel."""
+    rng = np.random.default_rng(seed)
+    fig = plt.figure(figsize=(1.05 * 2 * per_group, 1.15 * len(groups) + 1.9 * len(groups) + 1.2))
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.15 * len(groups), 1.9 * len(groups)])
+    axes = top.subplots(len(groups), 2 * per_group, squeeze=False)
+    real_n, mock_n = data.normalise(real_images), data.normalise(mock_images)
+    for row, g in zip(axes, groups):
+        for side, (imgs, grp) in enumerate(((real_n, real_groups), (mock_n, mock_groups))):
+            idx = np.nonzero(np.asarray(grp) == g)[0]
+            idx = rng.choice(idx, size=min(per_group, len(idx)), replace=False)
+            for k in range(per_group):
+                ax = row[side * per_group + k]
+                if k < len(idx):
+                    show_stamp(ax, imgs[idx[k]])
+                else:
+                    ax.axis("off")
+        row[0].set_ylabel(g, fontsize=10)
+    axes[0, 0].set_title("real SDSS (GZ1), blue channel" + (f", central {crop} px" if crop else ""),
+                         fontsize=9, loc="left")
+    axes[0, per_group].set_title("mock (GalSim), JPEG-like asinh stretch", fontsize=9, loc="left")
+    top.suptitle(f"Real (left {per_group}) and mock (right {per_group}) galaxies per class, same stretch "
+                 f"and scaling, 110x110 px frames")
+    hax = bottom.subplots(len(groups), len(statistics), squeeze=False)
+    good = lambda t: t[t["flag"].between(0, 1)]
+    real_stats, mock_stats = good(real_stats), good(mock_stats)
+    for i, g in enumerate(groups):
+        for j, s in enumerate(statistics):
+            ax = hax[i, j]
+            a = real_stats.loc[real_stats["group"] == g, s].dropna()
+            b = mock_stats.loc[mock_stats["group"] == g, s].dropna()
+            both = np.concatenate([a, b])
+            if len(both) == 0:
+                ax.axis("off")
+                continue
+            bins = np.linspace(*np.nanpercentile(both, [1, 99]), 20)
+            ax.hist(a, bins=bins, density=True, histtype="stepfilled", alpha=0.35, color="0.3",
+                    label=f"real ({len(a)})")
+            ax.hist(b, bins=bins, density=True, histtype="step", lw=1.6, color="C0", label=f"mock ({len(b)})")
+            d = ks.get(f"{g}/{s}")
+            if d is not None:
+                ax.text(0.97, 0.95, f"KS {d:.2f}", transform=ax.transAxes, ha="right", va="top", fontsize=8,
+                        color="C3" if (d >= 0.2 and s != "size") else "black")
+            ax.tick_params(labelsize=7)
+            ax.set_yticks([])
+            if i == len(groups) - 1:
+                ax.set_xlabel(STAT_LABELS.get(s, s), fontsize=9)
+            if j == 0:
+                ax.set_ylabel(f"{g}\ndensity", fontsize=9)
+            if i == 0 and j == 0:
+                ax.legend(frameon=False, fontsize=7, loc="upper left")
+    bottom.suptitle("statmorph statistics per class, mock vs real (KS distance in red where >= 0.2, "
+                    "the target for shape statistics)")
+    return fig
+
+
+# ----------------------------------------------------------------------------- binary and hierarchical (notebook 03)
+
+def pairwise_matrix(matrix, classes, title: str, value_label: str = "balanced accuracy",
+                    notes=None, vmin: float = 0.5, vmax: float = 1.0):
+    """A symmetric class-by-class matrix of a binary score (e.g. the balanced accuracy of each pair's
+    classifier), read like a distance map: high = easy to tell apart. The diagonal is left blank.
+    ``notes``: optional {(i, j): text} written under the value (both triangles)."""
+    matrix = np.asarray(matrix, dtype=float)
+    k = len(classes)
+    fig, ax = plt.subplots(figsize=(5.6, 4.8))
+    cmap = plt.get_cmap("viridis").copy()
+    cmap.set_bad("white")
+    im = ax.imshow(np.ma.masked_invalid(matrix), cmap=cmap, vmin=vmin, vmax=vmax)
+    for i in range(k):
+        for j in range(k):
+            if i == j:
+                ax.text(j, i, "-", ha="center", va="center", color="0.6")
+                continue
+            if np.isnan(matrix[i, j]):
+                continue
+            text = f"{matrix[i, j]:.2f}"
+            note = (notes or {}).get((i, j)) or (notes or {}).get((j, i))
+            if note:
+                text += f"\n{note}"
+            light = matrix[i, j] < vmin + 0.6 * (vmax - vmin)
+            ax.text(j, i, text, ha="center", va="center", fontsize=8.5, color="white" if light else "black")
+    ax.set_xticks(range(k), classes)
+    ax.set_yticks(range(k), classes)
+    ax.set_xlabel("one class of the pair")
+    ax.set_ylabel("the other class")
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, label=f"{value_label} (0.5 = chance)", fraction=0.046, pad=0.04)
+    fig.tight_layout()
+    return fig
+
+
+def roc_panels(panels: dict, suptitle: str = "ROC curves of the binary classifiers (test galaxies)"):
+    """``panels``: {panel title: {label: (false-positive rate, true-positive rate, AUC)}}, side by side."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels), 4.6), squeeze=False)
+    for ax, (title, curves) in zip(axes[0], panels.items()):
+        ax.plot([0, 1], [0, 1], ls=":", color="0.5", lw=1, label="chance (AUC 0.50)")
+        for k, (label, (fpr, tpr, auc)) in enumerate(curves.items()):
+            ax.plot(fpr, tpr, lw=1.8, color=f"C{k}", label=f"{label} (AUC {auc:.3f})")
+        ax.set(xlim=(-0.01, 1.01), ylim=(-0.01, 1.01), aspect="equal", title=title,
+               xlabel="false-positive rate (class A called class B)",
+               ylabel="true-positive rate (class B found)")
+        ax.legend(frameon=False, fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
+    fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def combination_bars(panels: dict, lines: dict | None = None, chance: dict | None = None,
+                     suptitle: str = "Binary networks combined against the direct network"):
+    """One panel per scheme: a horizontal bar of test accuracy per classifier and a black diamond at
+    its balanced accuracy. ``panels``: {panel title: {classifier: (accuracy, balanced accuracy)}};
+    names starting with 'C2' are drawn grey, names ending in '+priors' orange, the others blue.
+    ``lines``: {panel title: {label: accuracy}} drawn as vertical reference lines (the paper's), the
+    same labels in every panel; ``chance``: {panel title: chance level}. A panel title's text before
+    ':' names the panel in the legend."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    n_rows = max(len(v) for v in panels.values())
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 0.42 * n_rows + 2.3), squeeze=False)
+    styles = ("--", ":", "-.")
+    colour = lambda m: "0.55" if m.startswith("C2") else ("#ff7f0e" if m.endswith("+priors") else "#1f77b4")
+    for ax, (title, values) in zip(axes[0], panels.items()):
+        names = list(values)[::-1]
+        y = np.arange(len(names))
+        acc = [values[m][0] for m in names]
+        ax.barh(y, acc, 0.7, color=[colour(m) for m in names])
+        for yi, a in zip(y, acc):
+            ax.text(0.01, yi, f"{100 * a:.1f} %", va="center", ha="left", fontsize=8, color="white",
+                    fontweight="bold")
+        ax.scatter([values[m][1] for m in names], y, marker="D", s=24, color="k", zorder=3)
+        for j, v in enumerate((lines or {}).get(title, {}).values()):
+            ax.axvline(v, color="#d62728", ls=styles[j % 3], lw=1.4)
+        if chance and title in chance:
+            ax.axvline(chance[title], color="0.3", lw=0.8)
+        ax.set_yticks(y, names, fontsize=8.5)
+        ax.set(xlim=(0, 1), xlabel="test accuracy (bars); balanced accuracy (diamonds)", title=title)
+    short = [t.split(":")[0] for t in panels]
+    key = [Patch(color="0.55", label="direct C2 (notebook 2)"),
+           Patch(color="#1f77b4", label="binary networks as trained (balanced sides)"),
+           Patch(color="#ff7f0e", label="binary networks, probabilities restored to training priors"),
+           Line2D([], [], marker="D", color="k", ls="", label="balanced accuracy (mean recall)")]
+    labels = list(dict.fromkeys(k for v in (lines or {}).values() for k in v))
+    for j, label in enumerate(labels):
+        vals = ", ".join(f"{100 * lines[t][label]:.0f} % ({n})" for t, n in zip(panels, short) if label in lines.get(t, {}))
+        key.append(Line2D([], [], color="#d62728", ls=styles[j % 3], lw=1.4, label=f"{label}: {vals}"))
+    if chance:
+        key.append(Line2D([], [], color="0.3", lw=0.8, label="chance: " + ", ".join(
+            f"{100 * chance[t]:.0f} % ({n})" for t, n in zip(panels, short) if t in chance)))
+    fig.legend(handles=key, loc="lower center", ncol=3, frameon=False, fontsize=8)
+    fig.suptitle(suptitle)
+    fig.tight_layout(rect=(0, 0.13, 1, 1))
+    return fig
