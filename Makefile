@@ -49,5 +49,10 @@ nbval: setup
 
 test: unit nbval
 
+# Throughput, memory and scaling figures of this machine -> results/bench.json (minutes; CI runs the
+# smoke mode through tests/test_bench.py). On a GPU machine it adds the GPU figures.
+bench: setup
+	$(PY) benchmarks/bench.py
+
 clean:
 	rm -rf .test-output checkpoints data/processed/*.tmp

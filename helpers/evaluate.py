@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from . import data
-from .train import Profile, memory_format, make_batch
+from .train import Profile, autocast, make_batch, memory_format, resident
 
 RECORD_KEY = ("model", "scheme", "dataset", "profile", "seed")
 
@@ -37,14 +37,17 @@ def predict_proba(model: nn.Module, images: np.ndarray, input_size: int, tta: bo
     was_training = model.training
     model.eval()
     views = range(data.N_VIEWS) if tta else (data.CENTRE_VIEW,)
+    source = resident(images, dev)
     out = None
     try:
         for v in views:
             parts = []
             for start in range(0, len(images), batch):
                 idx = np.arange(start, min(start + batch, len(images)))
-                x = make_batch(images, idx, v, input_size).to(dev, memory_format=fmt)
-                parts.append(torch.softmax(model(x).float(), dim=1).cpu().numpy())
+                x = make_batch(source, idx, v, input_size).to(dev, memory_format=fmt)
+                with autocast(dev):
+                    logits = model(x)
+                parts.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
             p = np.concatenate(parts).astype(np.float64)
             out = p if out is None else out + p
     finally:

@@ -66,6 +66,31 @@ def test_make_batch_shapes_and_centre_view():
         make_batch(images, idx, views, 30)
 
 
+def test_make_batch_from_a_tensor_matches_numpy():
+    """The GPU path (stamps resident as a tensor, views cut by one gather) gives the numpy pixels."""
+    rng = np.random.default_rng(2)
+    images = rng.normal(size=(12, data.STAMP, data.STAMP)).astype(np.float32)
+    idx, views = rng.integers(0, 12, 40), np.arange(40)
+    for size in (100, 50):
+        expected = make_batch(images, idx, views, size)
+        got = make_batch(torch.from_numpy(images), torch.from_numpy(idx), torch.from_numpy(views), size)
+        torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-6)
+    one_view = make_batch(torch.from_numpy(images), idx[:3], data.CENTRE_VIEW, 100)
+    np.testing.assert_array_equal(one_view.numpy(), make_batch(images, idx[:3], data.CENTRE_VIEW, 100).numpy())
+    with pytest.raises(ValueError, match="divide"):
+        make_batch(torch.from_numpy(images), idx, views, 30)
+
+
+def test_time_budget_stops_and_says_so(tiny_data, tmp_path):
+    prof = replace(TINY, max_epochs=5, patience=5)
+    ckpt = tmp_path / "budget.pt"
+    _, h = train_once(tiny_data, prof, max_seconds=0.0, checkpoint_path=ckpt)
+    assert h.stopped_epoch == 1 and h.stop_reason == "time budget"
+    assert not torch.load(ckpt, weights_only=True)["done"]  # a later call resumes it
+    _, h = train_once(tiny_data, prof, checkpoint_path=ckpt)
+    assert h.stopped_epoch == 5 and h.stop_reason == "max epochs"
+
+
 def test_epoch_plan():
     g, v = epoch_plan(5, "random-view", 0, 0)
     assert sorted(g) == list(range(5)) and v.min() >= 0 and v.max() < 40

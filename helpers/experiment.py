@@ -1,0 +1,93 @@
+"""One training run, end to end: train a network on a scheme, test it, and write its record.
+
+Notebook 02 calls :func:`run` for every (model, scheme, seed); the command line does the same
+without Jupyter, which is how the `paper` profile runs on a GPU machine, several seeds side by side:
+
+    PROFILE=paper python -m helpers.experiment --models C2 --schemes 3way,4way --seeds 0 \\
+        --max-minutes 30 --histories results/pytorch_paper_histories.json
+
+Records are merged into ``results/pytorch.json`` (``evaluate.write_results``); the learning curves,
+too long for a record, go to the ``--histories`` file, keyed like notebook 02's plots.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import data, evaluate, models_torch, prepare, train
+from .classes import relabel, scheme_classes
+
+
+def checkpoint_path(dataset: str, profile: train.Profile, model: str, scheme: str, seed: int) -> Path:
+    return data.ROOT / "checkpoints" / f"{dataset}_{profile.name}_{model}_{scheme}_seed{seed}.pt"
+
+
+def run(model_name: str, scheme: str, images: np.ndarray, labels: np.ndarray, split: np.ndarray,
+        profile: train.Profile, seed: int, dataset: str, progress: bool = False,
+        max_seconds: float | None = None) -> tuple[dict, train.History]:
+    """Train ``model_name`` on ``scheme`` (normalised ``images``, 4-class ``labels``, ``split`` codes),
+    checkpointed and resumable, then test it on the centre view and with test-time augmentation.
+    Returns (record, history)."""
+    classes = scheme_classes(scheme)
+    mask, y = relabel(labels, scheme)
+    part, x = split[mask], images[mask]
+    tr, va, te = (part == data.SPLITS.index(s) for s in data.SPLITS)
+    train.seed_everything(seed)
+    model = models_torch.build_model(model_name, len(classes), profile.input_size)
+    hist = train.fit(model, x[tr], y[tr], x[va], y[va], profile, seed, progress=progress, max_seconds=max_seconds,
+                     checkpoint_path=checkpoint_path(dataset, profile, model_name, scheme, seed))
+    pred = evaluate.predict_proba(model, x[te], profile.input_size).argmax(1)
+    pred_tta = evaluate.predict_proba(model, x[te], profile.input_size, tta=True).argmax(1)
+    rec = evaluate.record(model_name, scheme, dataset, profile.name, seed, y[te], pred, classes,
+                          n_train=int(tr.sum()), epochs=hist.stopped_epoch, train_seconds=hist.train_seconds,
+                          accuracy_tta=float(np.mean(pred_tta == y[te])), best_epoch=hist.best_epoch,
+                          stop_reason=hist.stop_reason, input_size=profile.input_size,
+                          device=train.device_name())
+    return rec, hist
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Train and test networks; merge their records into results/pytorch.json.")
+    ap.add_argument("--models", default="C2", help="comma-separated, e.g. C1,C2")
+    ap.add_argument("--schemes", default="3way,4way")
+    ap.add_argument("--seeds", default=None, help="comma-separated; default the profile's seeds")
+    ap.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget of each training")
+    ap.add_argument("--histories", type=Path, default=None, help="JSON file to merge the learning curves into")
+    ap.add_argument("--progress", action="store_true")
+    args = ap.parse_args(argv)
+    dataset, prof = os.environ.get("DATASET", "mock"), train.profile()
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else list(prof.seeds)
+    galaxies = prepare.dataset(dataset, prof, progress=args.progress)
+    images = data.normalise(galaxies.images)
+    data.check_no_leakage(galaxies.galaxy_id, galaxies.split)
+    for scheme in args.schemes.split(","):
+        for name in args.models.split(","):
+            for seed in seeds:
+                rec, hist = run(name, scheme, images, galaxies.labels, galaxies.split, prof, seed, dataset,
+                                progress=args.progress,
+                                max_seconds=None if args.max_minutes is None else 60 * args.max_minutes)
+                evaluate.write_results("pytorch", [rec])
+                if args.histories:
+                    merge_histories(args.histories, {f"{name} {scheme} seed {seed}": hist.to_dict()})
+                print(f"{name} {scheme} seed {seed}: test accuracy {rec['accuracy']:.3f} (TTA {rec['accuracy_tta']:.3f}), "
+                      f"{rec['epochs']} epochs ({rec['stop_reason']}, best {rec['best_epoch']}) in "
+                      f"{rec['train_seconds']:.0f} s on {rec['device']}", flush=True)
+    return 0
+
+
+def merge_histories(path: Path, histories: dict) -> None:
+    """Add or replace learning curves in a JSON file {label: History.to_dict()}, written atomically."""
+    path = Path(path)
+    old = json.loads(path.read_text()) if path.exists() else {}
+    old.update(histories)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(old, indent=1))
+    os.replace(tmp, path)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
