@@ -1,4 +1,4 @@
-"""The `paper` profile on a GPU machine: C2, 3-way and 4-way, several seeds side by side on one GPU.
+"""The long profiles on a GPU machine: C2, 3-way and 4-way, several seeds side by side on one GPU.
 
     PROFILE=paper python benchmarks/paper_gpu.py --out OUT --max-minutes 6
 
@@ -6,9 +6,10 @@
 2. starts one ``python -m helpers.experiment`` per (scheme, seed), all at once: C2 uses a fraction
    of a large GPU, so runs side by side finish sooner than one after another;
 3. logs the GPU's utilisation with ``nvidia-smi`` meanwhile;
-4. writes ``OUT/pytorch_paper.json`` (the records, to merge into ``results/pytorch.json``),
-   ``OUT/pytorch_paper_histories.json`` (learning curves) and ``OUT/bench_paper_runs.json``
+4. writes ``OUT/pytorch_<profile>.json`` (the records, to merge into ``results/pytorch.json``),
+   ``OUT/pytorch_<profile>_histories.json`` (learning curves) and ``OUT/bench_<profile>_runs.json``
    (epoch times, training images/s and GPU utilisation, in the ``results/bench.json`` schema).
+   The profile is the environment's ``PROFILE`` (``full`` runs the same way, in seconds, on a GPU).
 
 ``--max-minutes`` bounds each training's wall clock (the paper's early stopping ends it sooner if it
 can): a run cut by the budget says so in its record (``stop_reason``), with the best epoch's weights.
@@ -92,13 +93,13 @@ def main(argv=None) -> int:
         rate = rec["n_train"] * (data.N_VIEWS if prof.augment == "all-views" else 1) / per_epoch
         note = (f"{len(runs)} runs side by side on one GPU; {rec['epochs']} epochs ({rec['stop_reason']}), "
                 f"best {rec['best_epoch']}; {walls[tag]:.0f} s end to end (start, training, testing with TTA)")
-        bench.append({"name": f"paper profile C2 {tag}: epoch time", "device": where, "value": per_epoch,
+        bench.append({"name": f"{prof.name} profile C2 {tag}: epoch time", "device": where, "value": per_epoch,
                       "unit": "s", "target": None, "higher_is_better": False, "batch": 400, "notes": note})
-        bench.append({"name": f"paper profile C2 {tag}: training images/s", "device": where, "value": rate,
+        bench.append({"name": f"{prof.name} profile C2 {tag}: training images/s", "device": where, "value": rate,
                       "unit": "images/s", "target": None, "higher_is_better": True, "batch": 400, "notes": note})
     if bench:
         total = sum(b["value"] for b in bench if b["unit"] == "images/s")
-        bench.append({"name": "paper profile, all runs together: training images/s", "device": where, "value": total,
+        bench.append({"name": f"{prof.name} profile, all runs together: training images/s", "device": where, "value": total,
                       "unit": "images/s", "target": 20000, "higher_is_better": True, "batch": 400,
                       "notes": f"{len(records)} C2 trainings at once ({prof.augment}), bf16, channels-last"})
     log = args.out / "gpu_log.csv"
@@ -113,11 +114,11 @@ def main(argv=None) -> int:
             except (ValueError, IndexError):
                 continue
         if util:
-            bench.append({"name": "GPU utilisation during the paper-profile runs", "device": where,
+            bench.append({"name": f"GPU utilisation during the {prof.name}-profile runs", "device": where,
                           "value": float(np.mean(util)), "unit": "%", "target": None, "higher_is_better": True,
                           "batch": 400, "notes": f"nvidia-smi, {len(util)} samples; median {np.median(util):.0f} %"})
-    for name, obj in (("pytorch_paper.json", records), ("pytorch_paper_histories.json", histories),
-                      ("bench_paper_runs.json", bench)):
+    for name, obj in ((f"pytorch_{prof.name}.json", records), (f"pytorch_{prof.name}_histories.json", histories),
+                      (f"bench_{prof.name}_runs.json", bench)):
         (args.out / name).write_text(json.dumps(obj, indent=1))
     print(json.dumps(bench, indent=1))
     return 0 if len(records) == len(runs) else 1
