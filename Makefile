@@ -12,8 +12,18 @@ export KERAS_BACKEND := tensorflow
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: setup data reproduce notebooks test unit nbval realism slides bench clean
-setup: $(VENV)/.installed
+.PHONY: setup browser data reproduce notebooks test unit nbval realism slides bench clean
+setup: $(VENV)/.installed browser
+
+# Headless Chromium (Debian's 'chromium') renders the slide deck in its test and prints it to PDF.
+# Installed with apt-get when missing and run as root; elsewhere skipped: the test then skips, with a reason.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing chromium (headless browser for the slide test and the PDF) with apt-get"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	    || echo "chromium could not be installed: the slide test will be skipped, make slides writes HTML only"; \
+	else echo "no chromium, and no apt-get as root to install it: the slide test will be skipped, make slides writes HTML only"; fi
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) (Python 3.11); set PYTHON=..."; exit 1; }
@@ -37,6 +47,12 @@ notebooks: setup
 
 reproduce: setup data notebooks
 	$(PY) -m helpers.report
+	$(MAKE) --no-print-directory slides
+
+# The classroom deck, presentations/slides.html (one offline file), from figures/ and results/;
+# with chromium also presentations/slides.pdf (one slide per page).
+slides: setup
+	$(PY) -m helpers.slides $$(command -v chromium >/dev/null 2>&1 && echo --pdf)
 
 unit: setup
 	$(PY) -m pytest tests/ -q

@@ -323,3 +323,103 @@ def combination_bars(panels: dict, lines: dict | None = None, chance: dict | Non
     fig.suptitle(suptitle)
     fig.tight_layout(rect=(0, 0.13, 1, 1))
     return fig
+
+
+# ----------------------------------------------------------------------------- interpretation (notebook 05)
+
+def feature_maps(stamp, maps, title: str, per_layer: int = 8):
+    """The input stamp (top row), then one row per layer of ``maps`` ([(label, (C, H, W))], from
+    ``interpret.feature_maps``) showing its ``per_layer`` most active maps (highest mean), each on its
+    own grey scale (black = 0, the ReLU floor)."""
+    fig, axes = plt.subplots(len(maps) + 1, per_layer + 1, figsize=(1.3 * (per_layer + 1) + 0.8, 1.35 * (len(maps) + 1)),
+                             squeeze=False, gridspec_kw={"width_ratios": [1.6] + [1] * per_layer})
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes[0, 2:]:
+        ax.axis("off")
+    axes[0, 0].axis("off")
+    axes[0, 0].text(1.0, 0.5, f"input\n{stamp.shape[0]}x{stamp.shape[1]}", ha="right", va="center", fontsize=8,
+                    transform=axes[0, 0].transAxes)
+    show_stamp(axes[0, 1], stamp)
+    for r, (label, m) in enumerate(maps, start=1):
+        axes[r, 0].axis("off")
+        axes[r, 0].text(1.0, 0.5, label.replace(": ", ":\n"), ha="right", va="center", fontsize=8,
+                        transform=axes[r, 0].transAxes)
+        order = np.argsort(m.reshape(len(m), -1).mean(1))[::-1][:per_layer]
+        for k, ch in enumerate(order):
+            axes[r, k + 1].imshow(m[ch], cmap="gray", origin="lower", vmin=0, vmax=max(m[ch].max(), 1e-6),
+                                  interpolation="nearest")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def saliency_grid(stamps, maps: dict, titles, title: str):
+    """One column per galaxy: the stamp, then each attribution map of ``maps`` ({method: (B, S, S)}).
+    Integrated gradients in red (for the class) and blue (against), symmetric about 0; Grad-CAM as a
+    heat map over the faded stamp."""
+    names = {"integrated_gradients": "integrated gradients\n(red: for the class,\nblue: against)",
+             "gradcam": "Grad-CAM, last conv block\n(over the stamp)"}
+    n = len(stamps)
+    fig, axes = plt.subplots(1 + len(maps), n, figsize=(1.75 * n + 1.2, 1.85 * (1 + len(maps))), squeeze=False)
+    for j in range(n):
+        show_stamp(axes[0, j], stamps[j], titles[j], fontsize=7.5)
+        for r, (method, m) in enumerate(maps.items(), start=1):
+            ax = axes[r, j]
+            if method == "gradcam":
+                show_stamp(ax, stamps[j])
+                ax.imshow(m[j], cmap="inferno", origin="lower", alpha=0.55, interpolation="bilinear",
+                          vmin=0, vmax=max(m[j].max(), 1e-9))
+            else:
+                lim = max(np.percentile(np.abs(m[j]), 99.5), 1e-9)
+                ax.imshow(m[j], cmap="RdBu_r", origin="lower", vmin=-lim, vmax=lim, interpolation="nearest")
+                ax.set_xticks([])
+                ax.set_yticks([])
+            if j == 0:
+                ax.set_ylabel(names.get(method, method), fontsize=7.5)
+    axes[0, 0].set_ylabel("galaxy\n(centre view)", fontsize=7.5)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_physics(meta, y_true, y_pred, classes, entries, parameters: dict, title: str):
+    """Cumulative distributions of physical parameters: for each tested confusion (a row; entries from
+    ``interpret.confusion_physics``), the misclassified galaxies (coloured as the predicted class)
+    against the correctly classified ones of their true class (grey), with n, the rank-biserial r and the
+    Holm-adjusted p of the Mann-Whitney U test in each panel."""
+    rows = [e for e in entries if e["tests"]]
+    names = [p for p in parameters if any(t["parameter"] == p for e in rows for t in e["tests"])]
+    fig, axes = plt.subplots(max(len(rows), 1), max(len(names), 1), squeeze=False,
+                             figsize=(2.4 * max(len(names), 1), 2.25 * max(len(rows), 1) + 0.6))
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    for i, e in enumerate(rows):
+        t, p = list(classes).index(e["true"]), list(classes).index(e["predicted"])
+        tests = {x["parameter"]: x for x in e["tests"]}
+        for j, name in enumerate(names):
+            ax = axes[i, j]
+            if name not in tests:
+                ax.axis("off")
+                continue
+            v = meta[name].astype(float)
+            for sel, colour, label in (((y_true == t) & (y_pred == t), "0.45", f"{e['true']} right"),
+                                       ((y_true == t) & (y_pred == p), CLASS_COLOURS.get(e["predicted"], "C3"),
+                                        f"{e['true']} called {e['predicted']}")):
+                x = np.sort(v[sel][np.isfinite(v[sel])])
+                ax.step(x, np.arange(1, len(x) + 1) / len(x), where="post", color=colour, lw=1.6,
+                        label=f"{label} ({len(x)})")
+            s = tests[name]
+            strong = s["p_holm"] < 0.05
+            ax.text(0.03, 0.97, f"r = {s['rank_biserial']:+.2f}\np(Holm) = {s['p_holm']:.2g}", transform=ax.transAxes,
+                    va="top", fontsize=7.5, color="C3" if strong else "black",
+                    fontweight="bold" if strong else "normal",
+                    bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1})
+            ax.tick_params(labelsize=7)
+            ax.set_xlabel(parameters[name], fontsize=8)
+            if j == 0:
+                ax.set_ylabel("cumulative fraction", fontsize=8)
+                ax.legend(frameon=False, fontsize=7, loc="lower right")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,87 @@
+"""helpers.report: the README table from results/*.json, with small fixture files in a temporary folder."""
+import json
+
+import pytest
+
+from helpers import report
+
+
+def rec(model, scheme, profile, seed, accuracy, dataset="mock", n_test=100, **extra):
+    return {"model": model, "scheme": scheme, "dataset": dataset, "profile": profile, "seed": seed,
+            "n_test": n_test, "accuracy": accuracy, **extra}
+
+
+def per_class(classes, recall):
+    return {c: {"precision": 0.5, "recall": r, "f1": 0.5, "support": 10} for c, r in zip(classes, recall)}
+
+
+def write(folder, topic, records):
+    (folder / f"{topic}.json").write_text(json.dumps(records))
+
+
+def test_missing_files_give_no_rows(tmp_path):
+    assert report.rows(tmp_path) == []
+    assert "No results yet" in report.table(tmp_path)
+
+
+def test_most_faithful_profile_and_mean_over_seeds(tmp_path):
+    pc = per_class(("E", "S0", "Sp", "Irr+Misc"), (0.9, 0.6, 0.9, 0.1))
+    write(tmp_path, "pytorch", [
+        rec("C2", "4way", "quick", 0, 0.80, n_test=450, per_class=pc),
+        rec("C2", "4way", "full", 0, 0.84, n_test=2106, per_class=pc),
+        rec("C2", "4way", "full", 1, 0.86, n_test=2106, per_class=pc),
+        rec("C1", "4way", "quick", 0, 0.79, n_test=450),
+    ])
+    rows = report.rows(tmp_path)
+    acc = [r for r in rows if r[0] == "C2 4-way accuracy"]
+    assert len(acc) == 1, "only the most faithful profile is shown"
+    assert acc[0][1] == "81 %"
+    assert acc[0][2] == "85.0 ± 1.4 % (2 seeds)"
+    assert acc[0][3] == "mock, `full`, n_test = 2106"
+    recall = next(r for r in rows if r[0].startswith("C2 4-way recall"))
+    assert recall[1] == "0.87 / 0.60 / 0.89 / 0.27" and recall[2] == "0.90 / 0.60 / 0.90 / 0.10"
+    c1 = next(r for r in rows if r[0] == "C1 4-way accuracy")
+    assert c1[1] == "-" and "`quick`" in c1[3]
+
+
+def test_other_topics(tmp_path):
+    write(tmp_path, "binary", [rec("C2", "E-vs-Sp", "quick", 0, 0.99, balanced_accuracy=0.985, auc=0.998),
+                               rec("C2", "Sp-vs-Irr+Misc", "quick", 0, 0.80, balanced_accuracy=0.7)])
+    write(tmp_path, "hierarchical", [rec("hierarchical-paper", "4way", "quick", 0, 0.70),
+                                     rec("ovo-voting", "3way", "quick", 0, 0.82)])
+    write(tmp_path, "keras_galaxy10", [rec("C2", "4way", "quick", s, a, dataset="galaxy10-mock", framework="keras",
+                                           strategy=st) for s, a, st in ((0, 0.8, "none"), (1, 0.9, "none"),
+                                                                         (0, 0.7, "oversample"))])
+    claim = {"n_wrong": 28, "n_right": 49, "median_wrong": 11.30, "median_right": 11.16,
+             "rank_biserial": 0.27, "p_value": 0.026}
+    write(tmp_path, "interpretation", [rec("C2", "4way", "quick", 0, 0.82, mass_claim=claim)])
+    rows = {r[0]: r for r in report.rows(tmp_path)}
+    assert rows["C2 binary E vs Sp"][1] == "> 98 %"
+    assert rows["C2 binary E vs Sp"][2] == "99.0 %, balanced 98.5 %, AUC 0.998"
+    assert rows["C2 binary Sp vs Irr+Misc"][1] == "78 %" and "AUC" not in rows["C2 binary Sp vs Irr+Misc"][2]
+    assert rows["hierarchical-paper 4-way accuracy"][1] == "65 %"
+    assert rows["ovo-voting 3-way accuracy"][1] == "-"
+    g10 = rows["Galaxy10 C2 4way (framework keras, strategy none)"]
+    assert g10[2].startswith("85.0 ± 7.1 % (2 seeds)") and g10[3].startswith("galaxy10-mock")
+    assert "Galaxy10 C2 4way (framework keras, strategy oversample)" in rows
+    mass = rows["C2 4-way: log M* of S0 called E minus S0 recovered"]
+    assert mass[2].startswith("+0.14 dex (median 11.30 vs 11.16)") and "n = 28 / 49" in mass[2]
+
+
+def test_update_readme_fills_only_the_block(tmp_path):
+    write(tmp_path, "pytorch", [rec("C2", "3way", "quick", 0, 0.85)])
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{report.BEGIN}\nold table\n{report.END}\nafter\n")
+    report.update_readme(readme, results_dir=tmp_path)
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("\nafter\n") and "old table" not in text
+    assert "| C2 3-way accuracy | 83 % | 85.0 % | mock, `quick`, n_test = 100 |" in text
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="no .* block"):
+        report.update_readme(readme, results_dir=tmp_path)
+
+
+def test_broken_file_is_named(tmp_path):
+    (tmp_path / "binary.json").write_text("{not json")
+    with pytest.raises(ValueError, match="binary.json"):
+        report.rows(tmp_path)
