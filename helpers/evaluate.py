@@ -25,7 +25,7 @@ RECORD_KEY = ("model", "scheme", "dataset", "profile", "seed")
 
 @torch.no_grad()
 def predict_proba(model: nn.Module, images: np.ndarray, input_size: int, tta: bool = False,
-                  batch: int = 256) -> np.ndarray:
+                  batch: int = 256, batch_fn=make_batch) -> np.ndarray:
     """Softmax probabilities (N, k) for normalised (N, 110, 110) stamps.
 
     Without ``tta`` the centre view is classified (as in validation). With ``tta`` the softmax is
@@ -43,7 +43,7 @@ def predict_proba(model: nn.Module, images: np.ndarray, input_size: int, tta: bo
             parts = []
             for start in range(0, len(images), batch):
                 idx = np.arange(start, min(start + batch, len(images)))
-                x = make_batch(images, idx, v, input_size).to(dev, memory_format=fmt)
+                x = batch_fn(images, idx, v, input_size).to(dev, memory_format=fmt)
                 parts.append(torch.softmax(model(x).float(), dim=1).cpu().numpy())
             p = np.concatenate(parts).astype(np.float64)
             out = p if out is None else out + p

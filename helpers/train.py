@@ -181,13 +181,14 @@ def _n_classes(model: nn.Module, labels: np.ndarray) -> int:
 
 
 @torch.no_grad()
-def _evaluate(model, images, labels, input_size, weight, dev, fmt, batch_size) -> tuple[float, float]:
+def _evaluate(model, images, labels, input_size, weight, dev, fmt, batch_size,
+              batch_fn=make_batch) -> tuple[float, float]:
     """Loss (weighted mean, as the training loss) and accuracy on the centre view of every galaxy."""
     model.eval()
     loss_sum = weight_sum = correct = 0.0
     for start in range(0, len(labels), batch_size):
         idx = np.arange(start, min(start + batch_size, len(labels)))
-        x = make_batch(images, idx, data.CENTRE_VIEW, input_size).to(dev, memory_format=fmt)
+        x = batch_fn(images, idx, data.CENTRE_VIEW, input_size).to(dev, memory_format=fmt)
         y = torch.from_numpy(labels[idx]).to(dev)
         logits = model(x)
         loss_sum += F.cross_entropy(logits, y, weight=weight, reduction="sum").item()
@@ -224,7 +225,7 @@ def _cpu_state(model: nn.Module) -> dict:
 def fit(model: nn.Module, train_images: np.ndarray, train_labels: np.ndarray,
         val_images: np.ndarray, val_labels: np.ndarray, profile: Profile, seed: int,
         checkpoint_path=None, progress: bool = True,
-        on_epoch_end: Callable[[int, History], None] | None = None) -> History:
+        on_epoch_end: Callable[[int, History], None] | None = None, batch_fn=make_batch) -> History:
     """Train ``model`` in place with Adam and cross-entropy; stop early on the validation loss.
 
     Images are normalised (N, 110, 110) stamps, labels integers 0..k-1. Every epoch draws its views
@@ -237,6 +238,8 @@ def fit(model: nn.Module, train_images: np.ndarray, train_labels: np.ndarray,
     With ``checkpoint_path`` the whole state is saved after every epoch, and an existing checkpoint
     is resumed from (a finished one just restores the best weights). ``on_epoch_end(epoch, history)``
     is called after each epoch's checkpoint (for live plots; an exception there interrupts cleanly).
+    ``batch_fn(images, idx, views, input_size)`` makes a batch tensor (default :func:`make_batch`,
+    the 110x110 single-band stamps; ``galaxy10.torch_batch`` for the 69x69 colour images).
     """
     train_labels = np.asarray(train_labels, dtype=np.int64)
     val_labels = np.asarray(val_labels, dtype=np.int64)
@@ -288,7 +291,7 @@ def fit(model: nn.Module, train_images: np.ndarray, train_labels: np.ndarray,
                    disable=not progress, leave=True, unit="batch")
         for start_b in bar:
             sl = slice(start_b, start_b + profile.batch_size)
-            x = make_batch(train_images, order[sl], views[sl], profile.input_size).to(dev, memory_format=fmt)
+            x = batch_fn(train_images, order[sl], views[sl], profile.input_size).to(dev, memory_format=fmt)
             y = torch.from_numpy(train_labels[order[sl]]).to(dev)
             optimizer.zero_grad(set_to_none=True)
             logits = model(x)
@@ -300,7 +303,7 @@ def fit(model: nn.Module, train_images: np.ndarray, train_labels: np.ndarray,
             seen += len(y)
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}")
         val_loss, val_acc = _evaluate(model, val_images, val_labels, profile.input_size, weight, dev, fmt,
-                                      max(profile.batch_size, 256))
+                                      max(profile.batch_size, 256), batch_fn)
         bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}",
                         val_loss=f"{val_loss:.4f}", val_acc=f"{val_acc:.3f}")
         bar.close()
