@@ -53,7 +53,7 @@ MOCK_SEED = 42
 # area): the smallest size at which C2's layers still leave a feature map (34 px is the minimum).
 PROFILES = {p.name: p for p in (
     Profile("smoke", 400, 40, 32, 1e-3, 2, 2, "random-view", "none", (0,)),
-    Profile("quick", 2000, 40, 64, 1e-3, 6, 2, "random-view", "none", (0,)),
+    Profile("quick", 2000, 40, 64, 1e-3, 8, 3, "random-view", "none", (0,)),
     Profile("full", N_REAL, 40, 64, 1e-3, 20, 4, "random-view", "none", (0, 1, 2)),
     Profile("paper", N_REAL, 64, 400, 2e-4, 100, 10, "all-views", "none", (0, 1, 2)),
 )}
@@ -491,21 +491,28 @@ def with_weights(prof: Profile, mode: str) -> Profile:
 def experiment(framework: str, model_name: str, x: np.ndarray, y: np.ndarray, split_codes: np.ndarray,
                n_classes: int, prof: Profile, strategy: str, seed: int) -> dict:
     """Train one network on the training galaxies (rebalanced by ``strategy``), early-stopped on the
-    validation galaxies, and predict the test galaxies (centre view).
+    validation galaxies, and predict the test galaxies (centre view). Early stopping watches the
+    class-balanced validation loss for every strategy (in PyTorch, ``train.fit`` weighs it as the
+    training loss: balanced with 'class-weights', the strategy the frameworks are compared on).
 
     ``x``: pixels (N, 69, 69, C) from :func:`channels`; ``y``: labels 0..k-1; ``framework``:
     'keras' or 'torch'. Returns test labels and predictions, the history and the training set size.
     """
     tr, va, te = (split_codes == k for k in range(3))
     idx, weights = rebalance(y[tr], strategy, seed)
-    p = with_weights(prof, weights)
+    # The same budget of optimiser steps for every strategy: epochs and patience are counted in
+    # passes over the whole training set, so an undersampled epoch (fewer galaxies) gets more of
+    # them and an oversampled one fewer.
+    ratio = tr.sum() / len(idx)
+    p = replace(with_weights(prof, weights), max_epochs=max(1, round(prof.max_epochs * ratio)),
+                patience=max(1, round(prof.patience * ratio)))
     x_tr, y_tr = x[tr][idx], y[tr][idx]
     channels_in = x.shape[-1]
     if framework == "keras":
         from . import models_keras
         models_keras.seed_everything(seed)
         model = models_keras.build_model(model_name, n_classes, prof.input_size, channels_in)
-        hist = models_keras.fit(model, batch, x_tr, y_tr, x[va], y[va], p, seed)
+        hist = models_keras.fit(model, batch, x_tr, y_tr, x[va], y[va], p, seed, balanced_validation=True)
         proba = models_keras.predict_proba(model, batch, x[te], prof.input_size)
     elif framework == "torch":
         from . import evaluate, models_torch, train

@@ -143,12 +143,16 @@ def _evaluate(model, batch_fn, images, labels, input_size, weight, batch_size) -
 
 
 def fit(model: keras.Model, batch_fn, train_images, train_labels, val_images, val_labels,
-        profile: Profile, seed: int, progress: bool = False) -> History:
+        profile: Profile, seed: int, progress: bool = False, balanced_validation: bool = False) -> History:
     """Train in place, as ``helpers.train.fit`` does in PyTorch (no checkpoints: the Keras runs are short).
 
     ``batch_fn(images, idx, views, input_size)`` makes the network input of galaxies ``idx`` in views
     ``views`` (``None``: the centre view). With ``profile.class_weights == 'balanced'`` each sample's
-    loss (training and validation alike) is weighted by n / (k * count) of its class.
+    loss (training and validation alike) is weighted by n / (k * count) of its class. With
+    ``balanced_validation`` the validation loss is weighted by the validation set's own balanced
+    weights whatever the training does: early stopping then watches every class equally, a common
+    rule for comparing rebalancing strategies (resampled training sets change the class prior the
+    network learns, which an unweighted validation loss would punish).
     """
     train_labels = np.asarray(train_labels, dtype=np.int64)
     val_labels = np.asarray(val_labels, dtype=np.int64)
@@ -159,6 +163,7 @@ def fit(model: keras.Model, batch_fn, train_images, train_labels, val_images, va
         weight = class_weights(train_labels, n_classes).astype(np.float32)
     elif profile.class_weights != "none":
         raise ValueError(f"unknown class_weights {profile.class_weights!r}; use 'none' or 'balanced'")
+    val_weight = class_weights(val_labels, n_classes).astype(np.float32) if balanced_validation else weight
     model.compile(optimizer=keras.optimizers.Adam(profile.lr), loss=_loss(), metrics=["accuracy"])
     history = History()
     best_weights, best_loss, bad_epochs = model.get_weights(), float("inf"), 0
@@ -175,7 +180,7 @@ def fit(model: keras.Model, batch_fn, train_images, train_labels, val_images, va
             loss_sum += float(loss) * len(y)
             correct += float(acc) * len(y)
             seen += len(y)
-        val_loss, val_acc = _evaluate(model, batch_fn, val_images, val_labels, profile.input_size, weight,
+        val_loss, val_acc = _evaluate(model, batch_fn, val_images, val_labels, profile.input_size, val_weight,
                                       max(profile.batch_size, 256))
         history.train_loss.append(loss_sum / seen)
         history.train_acc.append(correct / seen)

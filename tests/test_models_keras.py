@@ -10,8 +10,8 @@ from helpers import galaxy10, models_keras, models_torch  # noqa: E402
 from helpers.train import Profile  # noqa: E402
 
 
-@pytest.mark.parametrize("size,channels", [(100, 1), (64, 3), (50, 1), (40, 3)])
-@pytest.mark.parametrize("n_classes", [2, 3, 4])
+@pytest.mark.parametrize("size,channels", [(100, 1), (64, 3), (40, 3)])
+@pytest.mark.parametrize("n_classes", [2, 4])
 @pytest.mark.parametrize("name", ["C1", "C2"])
 @pytest.mark.parametrize("batch_norm", [True, False])
 def test_same_parameter_count_as_pytorch(name, n_classes, size, channels, batch_norm):
