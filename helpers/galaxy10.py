@@ -2,8 +2,9 @@
 
 The real set (Leung & Bovy, astroNN): 21785 colour images of 69x69 px, uint8, gri as RGB (i red,
 r green, g blue, as the SDSS colour JPEGs), labels 0..9 from Galaxy Zoo 2 votes. The images are
-Galaxy Zoo 2 cutouts, 424 px across at 0.02 Petrosian R90 per px, cropped to the central 207 px and
-binned 3x: every frame is about 4.1 R90 wide, whatever the galaxy's angular size.
+Galaxy Zoo 2 cutouts (424 px across at 0.02 Petrosian R90 per px), cropped to the central 207 px and
+binned 3x, as we recall the astroNN documentation (not checkable offline): every frame is then about
+4.1 R90 wide, whatever the galaxy's angular size; the mock is framed that way.
 
 File format (the real ``Galaxy10.h5``, and the mock written in the same format)::
 
