@@ -100,3 +100,33 @@ GALAXY10_NAMES = (
     "Disk, face-on, medium spiral",
     "Disk, face-on, loose spiral",
 )
+
+# Galaxy10 class -> E / S0 / Sp / Irr+Misc (None: dropped), one tuple entry per Galaxy10 class 0..9.
+GALAXY10_MAPPINGS = {
+    # The earlier student reproduction's: smooth -> E, edge-on -> S0, face-on spirals -> Sp, and the
+    # face-on disks without arms -> Irr+Misc (4-way) or Sp (3-way).
+    "earlier-4way": ("Irr+Misc", "E", "E", "E", "S0", "S0", "S0", "Sp", "Sp", "Sp"),
+    "earlier-3way": ("Sp", "E", "E", "E", "S0", "S0", "S0", "Sp", "Sp", "Sp"),
+    # Ours (argued in notebook 04): a disk without arms is what a lenticular is; smooth and round or
+    # in-between -> E; smooth cigars are too flat for ellipticals (none is flatter than E7, b/a 0.3),
+    # so mostly edge-on S0s; edge-on disks with a bulge cannot be told S0 from Sa/Sb without the
+    # arms -> dropped; edge-on disks without a bulge are late-type spirals. Galaxy10 SDSS has no
+    # irregular, merger or peculiar class: no Irr+Misc, so this mapping is 3-way.
+    "better-3way": ("S0", "E", "E", "S0", None, None, "Sp", "Sp", "Sp", "Sp"),
+}
+
+
+def galaxy10_classes(mapping: str) -> tuple[str, ...]:
+    """The classes of a Galaxy10 mapping, in ``CLASSES`` order."""
+    if mapping not in GALAXY10_MAPPINGS:
+        raise ValueError(f"unknown Galaxy10 mapping {mapping!r}; choose one of {sorted(GALAXY10_MAPPINGS)}")
+    used = set(GALAXY10_MAPPINGS[mapping]) - {None}
+    return tuple(c for c in CLASSES if c in used)
+
+
+def galaxy10_relabel(g10_labels, mapping: str) -> tuple[np.ndarray, np.ndarray]:
+    """(mask of the kept galaxies, their labels 0..k-1 in the mapping's class order)."""
+    classes = galaxy10_classes(mapping)
+    lookup = np.array([classes.index(c) if c is not None else -1 for c in GALAXY10_MAPPINGS[mapping]])
+    new = lookup[np.asarray(g10_labels, dtype=np.int64)]
+    return new >= 0, new[new >= 0]

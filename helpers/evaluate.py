@@ -25,7 +25,7 @@ RECORD_KEY = ("model", "scheme", "dataset", "profile", "seed")
 
 @torch.no_grad()
 def predict_proba(model: nn.Module, images: np.ndarray, input_size: int, tta: bool = False,
-                  batch: int = 256) -> np.ndarray:
+                  batch: int = 256, batch_fn=make_batch) -> np.ndarray:
     """Softmax probabilities (N, k) for normalised (N, 110, 110) stamps.
 
     Without ``tta`` the centre view is classified (as in validation). With ``tta`` the softmax is
@@ -37,14 +37,14 @@ def predict_proba(model: nn.Module, images: np.ndarray, input_size: int, tta: bo
     was_training = model.training
     model.eval()
     views = range(data.N_VIEWS) if tta else (data.CENTRE_VIEW,)
-    source = resident(images, dev)
+    source = resident(images, dev) if batch_fn is make_batch else images
     out = None
     try:
         for v in views:
             parts = []
             for start in range(0, len(images), batch):
                 idx = np.arange(start, min(start + batch, len(images)))
-                x = make_batch(source, idx, v, input_size).to(dev, memory_format=fmt)
+                x = batch_fn(source, idx, v, input_size).to(dev, memory_format=fmt)
                 with autocast(dev):
                     logits = model(x)
                 parts.append(torch.softmax(logits.float(), dim=1).cpu().numpy())

@@ -119,8 +119,8 @@ class Net(nn.Module):
         return self.classifier(self.features(x))
 
 
-def _conv_layers(spec, batch_norm: bool) -> list[nn.Module]:
-    layers, channels = [], 1
+def _conv_layers(spec, batch_norm: bool, channels: int = 1) -> list[nn.Module]:
+    layers = []
     for layer in spec:
         if isinstance(layer, Conv):
             pad = layer.kernel // 2 if layer.padding == "same" else 0  # odd kernels only with 'same'
@@ -154,8 +154,10 @@ def _dense_layers(spec, n_in: int, n_classes: int) -> list[nn.Module]:
     return layers
 
 
-def build_model(name: str, n_classes: int, input_size: int = 100, batch_norm: bool = True) -> Net:
-    """Build one of ``MODEL_NAMES`` for ``(B, 1, input_size, input_size)`` inputs.
+def build_model(name: str, n_classes: int, input_size: int = 100, batch_norm: bool = True,
+                channels: int = 1) -> Net:
+    """Build one of ``MODEL_NAMES`` for ``(B, channels, input_size, input_size)`` inputs (one band,
+    the paper's g, by default; 3 for the Galaxy10 colour images).
 
     The weights are drawn from torch's global generator: call ``train.seed_everything(seed)`` first
     for reproducible initial weights.
@@ -166,12 +168,12 @@ def build_model(name: str, n_classes: int, input_size: int = 100, batch_norm: bo
         raise ValueError(f"n_classes must be at least 2, got {n_classes}")
     spec = ARCHITECTURES[name]
     cut = next(i for i, layer in enumerate(spec) if isinstance(layer, Flatten))
-    features = nn.Sequential(*_conv_layers(spec[:cut], batch_norm))
+    features = nn.Sequential(*_conv_layers(spec[:cut], batch_norm, channels))
     # Dummy forward (eval mode: batch norm must not update its running statistics; no gradient).
     features.eval()
     try:
         with torch.no_grad():
-            n_flat = features(torch.zeros(1, 1, input_size, input_size)).numel()
+            n_flat = features(torch.zeros(1, channels, input_size, input_size)).numel()
     except RuntimeError as e:
         raise ValueError(f"{name} cannot take {input_size}x{input_size} inputs: {e}") from e
     features.train()

@@ -355,6 +355,27 @@ def feature_maps(stamp, maps, title: str, per_layer: int = 8):
     return fig
 
 
+def colour_gallery(images, labels, names, per_class: int = 6, seed: int = 0, title: str | None = None):
+    """``per_class`` random colour images (uint8 RGB) of each class present, one row per class."""
+    rng = np.random.default_rng(seed)
+    present = [c for c in range(len(names)) if np.any(labels == c)]
+    fig, axes = plt.subplots(len(present), per_class, figsize=(1.45 * per_class + 2.4, 1.5 * len(present)),
+                             squeeze=False)
+    for row, c in zip(axes, present):
+        idx = rng.choice(np.nonzero(labels == c)[0], size=min(per_class, np.sum(labels == c)), replace=False)
+        for ax, i in zip(row, idx):
+            ax.imshow(images[i], origin="lower", interpolation="nearest")
+        for ax in row:
+            ax.set_xticks([])
+            ax.set_yticks([])
+        for ax in row[len(idx):]:
+            ax.axis("off")
+        row[0].set_ylabel(f"{c}: {names[c]}".replace(", ", ",\n", 1), fontsize=8, rotation=0, ha="right", va="center")
+    fig.suptitle(title or "Random galaxies of each class (colour: i, r, g as R, G, B)")
+    fig.tight_layout()
+    return fig
+
+
 def saliency_grid(stamps, maps: dict, titles, title: str):
     """One column per galaxy: the stamp, then each attribution map of ``maps`` ({method: (B, S, S)}).
     Integrated gradients in red (for the class) and blue (against), symmetric about 0; Grad-CAM as a
@@ -421,5 +442,24 @@ def confusion_physics(meta, y_true, y_pred, classes, entries, parameters: dict, 
                 ax.set_ylabel("cumulative fraction", fontsize=8)
                 ax.legend(frameon=False, fontsize=7, loc="lower right")
     fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def mapping_balance(counts: dict, title: str = "Class balance of each Galaxy10 mapping"):
+    """``counts``: {mapping: {class or 'dropped': number}}; stacked horizontal bars, one per mapping."""
+    colours = {**CLASS_COLOURS, "dropped": "0.8"}
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.7 * len(counts)))
+    for y, (name, cs) in enumerate(counts.items()):
+        total, left = sum(cs.values()), 0
+        for cls, n in cs.items():
+            if n == 0:
+                continue
+            ax.barh(y, n / total, left=left, color=colours[cls], edgecolor="white")
+            ax.text(left + n / total / 2, y, f"{cls}\n{n}", ha="center", va="center", fontsize=8)
+            left += n / total
+    ax.set_yticks(range(len(counts)), list(counts))
+    ax.invert_yaxis()
+    ax.set(xlim=(0, 1), xlabel="fraction of the galaxies (number in each bar)", title=title)
     fig.tight_layout()
     return fig

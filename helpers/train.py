@@ -232,13 +232,14 @@ def _n_classes(model: nn.Module, labels: np.ndarray) -> int:
 
 
 @torch.no_grad()
-def _evaluate(model, images, labels, input_size, weight, dev, fmt, batch_size) -> tuple[float, float]:
+def _evaluate(model, images, labels, input_size, weight, dev, fmt, batch_size,
+              batch_fn=make_batch) -> tuple[float, float]:
     """Loss (weighted mean, as the training loss) and accuracy on the centre view of every galaxy."""
     model.eval()
     loss_sum = weight_sum = correct = 0.0
     for start in range(0, len(labels), batch_size):
         idx = np.arange(start, min(start + batch_size, len(labels)))
-        x = make_batch(images, idx, data.CENTRE_VIEW, input_size).to(dev, memory_format=fmt)
+        x = batch_fn(images, idx, data.CENTRE_VIEW, input_size).to(dev, memory_format=fmt)
         y = torch.from_numpy(labels[idx]).to(dev)
         with autocast(dev):
             logits = model(x).float()
@@ -276,7 +277,8 @@ def _cpu_state(model: nn.Module) -> dict:
 def fit(model: nn.Module, train_images: np.ndarray, train_labels: np.ndarray,
         val_images: np.ndarray, val_labels: np.ndarray, profile: Profile, seed: int,
         checkpoint_path=None, progress: bool = True,
-        on_epoch_end: Callable[[int, History], None] | None = None, max_seconds: float | None = None) -> History:
+        on_epoch_end: Callable[[int, History], None] | None = None, max_seconds: float | None = None,
+        batch_fn=make_batch) -> History:
     """Train ``model`` in place with Adam and cross-entropy; stop early on the validation loss.
 
     Images are normalised (N, 110, 110) stamps, labels integers 0..k-1. Every epoch draws its views
@@ -296,6 +298,8 @@ def fit(model: nn.Module, train_images: np.ndarray, train_labels: np.ndarray,
     On a GPU the stamps are copied to the device once and every batch is cut there (:func:`resident`),
     in bfloat16 mixed precision (:func:`autocast`); losses are summed on the device and read back only
     when the progress bar is refreshed, so the GPU never waits for Python.
+    ``batch_fn(images, idx, views, input_size)`` makes a batch tensor (default :func:`make_batch`,
+    the 110x110 single-band stamps; ``galaxy10.torch_batch`` for the 69x69 colour images).
     """
     train_labels = np.asarray(train_labels, dtype=np.int64)
     val_labels = np.asarray(val_labels, dtype=np.int64)
@@ -338,7 +342,10 @@ def fit(model: nn.Module, train_images: np.ndarray, train_labels: np.ndarray,
         torch.set_rng_state(ck["rng_torch"])  # redundant with the per-epoch reseed; kept for completeness
 
     t_call = time.perf_counter()
-    train_x, val_x = resident(train_images, dev), resident(val_images, dev)
+    if batch_fn is make_batch:  # other batch makers (Galaxy10's colour frames) cut from numpy arrays
+        train_x, val_x = resident(train_images, dev), resident(val_images, dev)
+    else:
+        train_x, val_x = train_images, val_images
     labels_t = torch.from_numpy(train_labels).to(dev)
     for epoch in range(start, 0 if done else profile.max_epochs):
         t0 = time.perf_counter()
@@ -354,7 +361,7 @@ def fit(model: nn.Module, train_images: np.ndarray, train_labels: np.ndarray,
                    unit="batch", mininterval=1.0)
         for step, start_b in enumerate(bar):
             sl = slice(start_b, start_b + profile.batch_size)
-            x = make_batch(train_x, order[sl], views[sl], profile.input_size).to(dev, memory_format=fmt)
+            x = batch_fn(train_x, order[sl], views[sl], profile.input_size).to(dev, memory_format=fmt)
             y = labels_t[torch.as_tensor(order[sl], device=dev)]
             optimizer.zero_grad(set_to_none=True)
             with autocast(dev):
@@ -370,7 +377,7 @@ def fit(model: nn.Module, train_images: np.ndarray, train_labels: np.ndarray,
         seen = len(order)
         train_loss, train_acc = loss_sum.item() / seen, correct.item() / seen
         val_loss, val_acc = _evaluate(model, val_x, val_labels, profile.input_size, weight, dev, fmt,
-                                      max(profile.batch_size, 256))
+                                      max(profile.batch_size, 256), batch_fn)
         bar.set_postfix(loss=f"{train_loss:.4f}", acc=f"{train_acc:.3f}",
                         val_loss=f"{val_loss:.4f}", val_acc=f"{val_acc:.3f}")
         bar.close()

@@ -1,0 +1,527 @@
+"""Galaxy10 SDSS: the file, its validation, a mock Galaxy10 rendered with GalSim, views and rebalancing.
+
+The real set (Leung & Bovy, astroNN): 21785 colour images of 69x69 px, uint8, gri as RGB (i red,
+r green, g blue, as the SDSS colour JPEGs), labels 0..9 from Galaxy Zoo 2 votes. The images are
+Galaxy Zoo 2 cutouts (424 px across at 0.02 Petrosian R90 per px), cropped to the central 207 px and
+binned 3x, as we recall the astroNN documentation (not checkable offline): every frame is then about
+4.1 R90 wide, whatever the galaxy's angular size; the mock is framed that way.
+
+File format (the real ``Galaxy10.h5``, and the mock written in the same format)::
+
+    /images  uint8 (N, 69, 69, 3)   RGB = (i, r, g)
+    /ans     uint8 (N,)             Galaxy10 class 0..9
+    mock only: /split uint8 (N,) 0 train 1 val 2 test, /meta (generator parameters), attrs
+
+The mock (:func:`ensure_mock`) reuses ``helpers.mock``'s physics (masses, sizes, Sersic bulges,
+exponential disks with arms, knots, bars and dust, neighbours, PSF, SDSS noise) and renders each
+galaxy's components in g, r and i with their own colours: red bulges and ellipticals, bluer disks,
+blue star-forming knots. Each Galaxy10 class is given the morphology its name describes, drawn
+around the E/S0/Sp recipe of the galaxies that carry it (see ``G10_RECIPES``).
+"""
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+import galsim
+import h5py
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import data, mock
+from .classes import stratified_counts
+from .train import Profile
+
+SHA256 = "969a6b1cefcc36e09fffa86febd2f699a4aa19b837ba0427f01b0bc6ded458af"
+N_REAL = 21785
+# Per-class counts as the astroNN documentation lists them. They sum to 21830, 45 more than the
+# 21785 images of the file; the earlier reproduction's E = {1, 2, 3} count, 13638 (13683 here),
+# puts the difference in classes 1-3. The mock uses these as proportions.
+DOC_COUNTS = (3461, 6997, 6292, 394, 1534, 17, 589, 1121, 906, 519)
+STAMP = 69
+CROP = 64                 # views: 64x64 crops (4 corners + centre) x 4 rotations x 2 mirrors = 40
+SHAPE = (STAMP, STAMP, 3)
+BANDS_RGB = ("i", "r", "g")
+G_CHANNEL = BANDS_RGB.index("g")  # 2: g is the blue channel (the earlier reproduction read red)
+MOCK_SEED = 42
+
+# Profiles of notebook 04. The CPU profiles resample the 64 px view to 40 px (factor 1.6, by
+# area): the smallest size at which C2's layers still leave a feature map (34 px is the minimum).
+PROFILES = {p.name: p for p in (
+    Profile("smoke", 400, 40, 32, 1e-3, 2, 2, "random-view", "none", (0,)),
+    Profile("quick", 2000, 40, 64, 1e-3, 8, 3, "random-view", "none", (0,)),
+    Profile("full", N_REAL, 40, 64, 1e-3, 20, 4, "random-view", "none", (0, 1, 2)),
+    Profile("paper", N_REAL, 64, 400, 2e-4, 100, 10, "all-views", "none", (0, 1, 2)),
+)}
+
+
+def profile(name: str | None = None) -> Profile:
+    name = name or os.environ.get("PROFILE", "quick")
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
+    return PROFILES[name]
+
+
+class Galaxy10FileError(data.DataFileError):
+    """A Galaxy10.h5 that is missing, truncated, of the wrong shape or with the wrong checksum."""
+
+
+# ----------------------------------------------------------------------------- the file
+
+def sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read(path, expected_sha256: str | None = SHA256) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Validate and read a Galaxy10.h5: (images uint8 (N,69,69,3), labels int64 (N,), extras).
+
+    Checks the checksum (``expected_sha256=None`` skips it: the mock and test files), the keys
+    ``images`` and ``ans``, shapes, dtypes and the label range; every failure names the file and
+    what is wrong. ``extras`` holds the mock's ``split``, ``meta`` and attributes when present.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise Galaxy10FileError(f"{path}: no such file (give a Galaxy10.h5 path, or let astroNN download it)")
+    if expected_sha256 is not None:
+        got = sha256(path)
+        if got != expected_sha256.lower():
+            raise Galaxy10FileError(f"{path}: SHA-256 {got} is not Galaxy10's {expected_sha256} "
+                                    f"(truncated or another file); delete it and download again")
+    try:
+        with h5py.File(path, "r") as f:
+            missing = [k for k in ("images", "ans") if k not in f]
+            if missing:
+                raise Galaxy10FileError(f"{path}: not a Galaxy10 file, missing {missing} (keys: {list(f)})")
+            images, ans = f["images"], f["ans"]
+            if images.ndim != 4 or images.shape[1:] != SHAPE:
+                raise Galaxy10FileError(f"{path}: images have shape {images.shape}, expected (N, 69, 69, 3)")
+            if images.dtype != np.uint8:
+                raise Galaxy10FileError(f"{path}: images are {images.dtype}, expected uint8")
+            if ans.shape != (images.shape[0],):
+                raise Galaxy10FileError(f"{path}: ans has shape {ans.shape} for {images.shape[0]} images")
+            if not np.issubdtype(ans.dtype, np.integer):
+                raise Galaxy10FileError(f"{path}: ans is {ans.dtype}, expected integer classes 0..9")
+            x, y = images[:], ans[:].astype(np.int64)
+            extras = {k: f[k][:] for k in ("split", "meta") if k in f}
+            extras["attrs"] = dict(f.attrs)
+    except Galaxy10FileError:
+        raise
+    except (OSError, KeyError, ValueError) as e:
+        raise Galaxy10FileError(f"{path}: cannot read as HDF5 ({e})") from e
+    if len(y) and (y.min() < 0 or y.max() > 9):
+        raise Galaxy10FileError(f"{path}: labels outside 0..9 (min {y.min()}, max {y.max()})")
+    return x, y, extras
+
+
+def astronn_path() -> Path:
+    from astroNN.config import astroNN_CACHE_DIR
+    return Path(astroNN_CACHE_DIR) / "datasets" / "Galaxy10.h5"
+
+
+def load_real(path=None) -> tuple[np.ndarray, np.ndarray]:
+    """The real Galaxy10 SDSS: from ``path`` (or ``GALAXY10_PATH``), else through astroNN.
+
+    astroNN re-downloads a file with a bad checksum by unbounded recursion, writing straight over
+    it; so a cached file is checked here first and astroNN is only asked when it is valid or absent.
+    """
+    path = path or os.environ.get("GALAXY10_PATH")
+    if path:
+        x, y, _ = read(path)
+        return x, y
+    cached = astronn_path()
+    if cached.exists():
+        read(cached)  # raises with the reason if the cache is bad
+    from astroNN.datasets import load_galaxy10sdss
+    x, y = load_galaxy10sdss()
+    read(cached)
+    return np.asarray(x, dtype=np.uint8), np.asarray(y, dtype=np.int64)
+
+
+# ----------------------------------------------------------------------------- mock Galaxy10
+
+# g-r and r-i of each light component (SDSS colours of the red sequence, of disks and HII regions).
+COLOURS = {"old": (0.78, 0.40), "S0_disk": (0.70, 0.36), "knots": (0.15, 0.00)}
+SKY_MAG = {"g": 21.9, "r": 20.9, "i": 20.2}           # mag / arcsec^2, SDSS dark sky
+PSF_SCALE = {"g": 1.0, "r": 0.93, "i": 0.88}          # seeing improves to the red
+RGB_WEIGHTS = (1.0, 1.45, 2.5)                        # i, r, g scalings before the Lupton stretch
+LUPTON = {"stretch": 0.9, "Q": 6.0}                   # asinh stretch (Lupton et al. 2004)
+
+
+def _disk_colour(ttype: int) -> tuple[float, float]:
+    """Disk g-r, r-i: from S0-like (Sa) to blue (Sd): g-r 0.62 - 0.035 T."""
+    return 0.62 - 0.035 * ttype, 0.30 - 0.015 * ttype
+
+
+def _band_factor(colour, band) -> float:
+    """Flux in ``band`` per unit g flux for a component with colours (g-r, r-i)."""
+    gr, ri = colour
+    return {"g": 1.0, "r": 10 ** (0.4 * gr), "i": 10 ** (0.4 * (gr + ri))}[band]
+
+
+G10_RECIPES = {
+    0: "disk seen face-on, no arms: lenticulars, or spirals whose arms are too faint",
+    1: "smooth and round: ellipticals E0-E2, a few face-on lenticulars",
+    2: "smooth, in-between round: ellipticals E3-E5, and lenticulars at moderate inclination",
+    3: "smooth, cigar-shaped: lenticulars seen edge-on, a few flat ellipticals",
+    4: "edge-on disk with a rounded bulge: lenticulars and early spirals",
+    5: "edge-on disk with a boxy bulge: a bar seen edge-on",
+    6: "edge-on disk without a bulge: late-type spirals",
+    7: "face-on spiral, tight arms (pitch 6-13 deg)",
+    8: "face-on spiral, medium arms (pitch 13-22 deg)",
+    9: "face-on spiral, loose arms (pitch 22-35 deg)",
+}
+
+
+def _incline(p: dict, rng, lo: float, hi: float, cls: str) -> None:
+    p["inclination_deg"] = float(rng.uniform(lo, hi))
+    p["disk_q"] = mock._projected_q(p["inclination_deg"], 0.12)
+    p["dust_strength"] = (rng.uniform(0.2, 0.8) * (1.0 if cls == "Sp" else 0.3)) if p["inclination_deg"] > 65 else 0.0
+
+
+def draw_g10_parameters(rng: np.random.Generator, g10: int, realism=mock.Realism()) -> dict:
+    """Parameters of a galaxy of Galaxy10 class ``g10``: mock.draw_parameters of the physical class
+    behind it, then the morphology the class name describes (inclination, shape, arms)."""
+    u = rng.random()
+    base = {0: "S0" if u < 0.7 else "Sp", 1: "E" if u < 0.9 else "S0", 2: "E" if u < 0.75 else "S0",
+            3: "S0" if u < 0.7 else "E", 4: "S0" if u < 0.5 else "Sp", 5: "Sp", 6: "Sp",
+            7: "Sp", 8: "Sp", 9: "Sp"}[g10]
+    p = mock.draw_parameters(rng, base, realism)
+    p["merger"] = 0
+    if g10 == 0:
+        _incline(p, rng, 0, 55, base)
+        p["arm_strength"] = min(p["arm_strength"], 0.08)
+        p["knot_fraction"] = min(p["knot_fraction"], 0.02)
+    elif g10 in (1, 2, 3) and base == "E":
+        p["bulge_q"] = float({1: rng.uniform(0.8, 1.0), 2: rng.uniform(0.5, 0.8), 3: rng.uniform(0.3, 0.45)}[g10])
+    elif g10 in (1, 2, 3):  # a smooth lenticular: no arms, no knots
+        _incline(p, rng, *{1: (0, 30), 2: (35, 65), 3: (78, 90)}[g10], base)
+        p["arm_strength"] = p["knot_fraction"] = p["clumpiness"] = 0.0
+    elif g10 in (4, 5):
+        _incline(p, rng, 82, 90, base)
+        p["bulge_fraction"] = float(rng.uniform(0.25, 0.6))
+        p["bulge_q"] = float(rng.uniform(0.8, 1.0) if g10 == 4 else rng.uniform(0.55, 0.75))
+    elif g10 == 6:
+        p["ttype"] = int(rng.integers(6, 10))
+        _incline(p, rng, 84, 90, base)
+        p["bulge_fraction"] = float(rng.uniform(0.0, 0.04))
+    else:  # 7, 8, 9: face-on spirals, arm pitch by class
+        _incline(p, rng, 0, 55, base)
+        lo, hi = {7: (6, 13), 8: (13, 22), 9: (22, 35)}[g10]
+        p["arm_pitch_deg"] = float(rng.uniform(lo, hi))
+        p["arm_strength"] = float(max(p["arm_strength"], rng.uniform(0.35, 0.8)))
+        p["n_arms"] = p["n_arms"] or 2
+        p["arm_sharpness"] = p["arm_sharpness"] or 2.0
+    p["bulge_n"] = float(mock.SERSIC_N[np.argmin(abs(mock.SERSIC_N - p["bulge_n"]))])
+    # Galaxy Zoo 2 framing: 207 px of 0.02 R90 binned 3x, so the 69 px frame is 4.14 R90 wide.
+    r90 = p["r_half_arcsec"] * (2.3 + 0.7 * p["bulge_fraction"])  # R90/R50: 2.3 (disk) to 3.0 (de Vaucouleurs)
+    p["pixel_scale_arcsec"] = 4.14 * r90 / STAMP
+    p["offset_x_px"], p["offset_y_px"] = np.clip(rng.normal(0, 0.8, 2), -4, 4)  # GZ2 cutouts are centred
+    return p
+
+
+def render_colour(p: dict, rng: np.random.Generator, realism=mock.Realism()) -> np.ndarray:
+    """One galaxy in g, r, i: (3, 69, 69) sky-subtracted flux per pixel (nanomaggies), order g, r, i.
+
+    Bulge, smooth disk (arms, bar, dust) and star-forming knots are drawn once each with
+    ``helpers.mock``'s functions and summed per band with their own colours; neighbours and stars get
+    a colour each; then per band a Moffat PSF, the 2x2 pixel response and sky + Poisson noise.
+    """
+    scale = p["pixel_scale_arcsec"]
+    n, s = STAMP * mock.OVERSAMPLE, scale / mock.OVERSAMPLE
+    flux = 10 ** (-0.4 * (p["g_mag"] - 22.5))
+    dx, dy = p["offset_x_px"] * scale, p["offset_y_px"] * scale
+    bt, hlr = p["bulge_fraction"], p["r_half_arcsec"]
+    parts = []  # (image of unit g flux, g flux, colour)
+    if bt > 0:
+        bulge_hlr = hlr if bt >= 0.999 else hlr * np.clip(0.25 + 0.4 * bt, 0.2, 0.6)
+        bulge = galsim.Sersic(p["bulge_n"], half_light_radius=max(bulge_hlr, 0.15), flux=1.0)
+        bulge = bulge.shear(q=p["bulge_q"], beta=p["position_angle_deg"] * galsim.degrees).shift(dx, dy)
+        parts.append((mock._draw(bulge, n, s), bt * flux, COLOURS["old"]))
+    if bt < 1:
+        disk_colour = COLOURS["S0_disk"] if p["ttype"] <= 0 else _disk_colour(max(p["ttype"], 1))
+        disk_seed = int(rng.integers(2**63))
+        kf = p["knot_fraction"]
+        disk_args = ((1 - bt) * flux, hlr * (1.0 + 0.3 * bt), n, s, dx, dy)
+        smooth = mock._disk_light(np.random.default_rng(disk_seed), dict(p, knot_fraction=0.0), 1.0, *disk_args[1:])
+        parts.append((smooth, (1 - bt) * flux * (1 - kf), disk_colour))
+        if kf > 0:  # the same disk with knots (same random stream), minus its smooth part: the knots
+            full = mock._disk_light(np.random.default_rng(disk_seed), p, 1.0, *disk_args[1:])
+            knots = np.clip((full - (1 - kf) * smooth) / kf, 0, None)
+            parts.append((knots, (1 - bt) * flux * kf, COLOURS["knots"]))
+    if realism.neighbours:
+        neighbour_colour = (rng.uniform(0.3, 1.0), rng.uniform(0.15, 0.45))
+        parts.append((mock._neighbours(rng, p, n, s), 1.0, neighbour_colour))
+    stars = []
+    if realism.stars:
+        for _ in range(rng.poisson(0.5)):
+            mag = 22.5 - 2.5 * np.log10(rng.pareto(0.8) * 2 + 1) - rng.uniform(0, 3)
+            stars.append((rng.integers(0, n, 2), 10 ** (-0.4 * (mag - 22.5)),
+                          (rng.uniform(0.3, 1.4), rng.uniform(0.1, 0.6))))
+    out = np.empty((3, STAMP, STAMP), dtype=np.float32)
+    for b, band in enumerate(("g", "r", "i")):
+        img = sum(im * f * _band_factor(c, band) for im, f, c in parts)
+        for (yx, f, c) in stars:  # point sources: the PSF makes them stars
+            img[yx[0], yx[1]] += f * _band_factor(c, band)
+        fwhm = p["psf_fwhm_arcsec"] * PSF_SCALE[band]
+        k = int(min(n - 1, max(21, 2 * int(3 * fwhm / s) + 1)))
+        kernel = mock._draw(galsim.Moffat(beta=3.0, fwhm=fwhm), k, s)
+        img = mock._fft_convolve(img, kernel / kernel.sum())
+        img = img.reshape(STAMP, 2, STAMP, 2).sum(axis=(1, 3))
+        sky_e = 10 ** (-0.4 * (SKY_MAG[band] + rng.normal(0, 0.2) - 22.5)) * scale ** 2 * mock.E_PER_NMGY
+        gimg = galsim.ImageF(np.ascontiguousarray(np.clip(img, 0, None) * mock.E_PER_NMGY, dtype=np.float32))
+        gimg.addNoise(galsim.CCDNoise(galsim.BaseDeviate(int(rng.integers(1, 2**31 - 1))), sky_level=sky_e,
+                                      gain=1.0, read_noise=5.0))
+        out[b] = gimg.array / mock.E_PER_NMGY
+    return out
+
+
+def to_rgb(gri: np.ndarray, scale_arcsec: float) -> np.ndarray:
+    """(3, H, W) g, r, i flux -> (H, W, 3) uint8 RGB = (i, r, g), SDSS-JPEG style (Lupton et al. 2004
+    asinh colour stretch on surface brightness, so a frame's pixel scale does not change its look)."""
+    from astropy.visualization import make_lupton_rgb
+    sb = gri * (mock.PIXEL_SCALE / scale_arcsec) ** 2  # flux per native SDSS pixel area
+    g, r, i = sb
+    wi, wr, wg = RGB_WEIGHTS
+    return make_lupton_rgb(i * wi, r * wr, g * wg, minimum=0.0, **LUPTON)
+
+
+def mock_galaxy(seed: int, index: int, g10: int, realism=mock.Realism()) -> tuple[np.ndarray, dict]:
+    """Galaxy ``index`` of the mock Galaxy10 made with ``seed``: ((69, 69, 3) uint8 RGB, parameters)."""
+    rng = np.random.default_rng([seed, index, 10])
+    p = draw_g10_parameters(rng, g10, realism)
+    return to_rgb(render_colour(p, rng, realism), p["pixel_scale_arcsec"]), p
+
+
+META_DTYPE = np.dtype(mock.META_DTYPE.descr + [("pixel_scale_arcsec", "f4")])
+
+
+def _render_chunk(args):
+    seed, indices, labels = args
+    images = np.empty((len(indices), *SHAPE), dtype=np.uint8)
+    meta = np.zeros(len(indices), dtype=META_DTYPE)
+    for j, (i, lab) in enumerate(zip(indices, labels)):
+        images[j], p = mock_galaxy(seed, int(i), int(lab))
+        meta[j] = tuple(p.get(name, 0) for name in META_DTYPE.names)
+    return images, meta
+
+
+def mock_labels(n: int, seed: int) -> np.ndarray:
+    """Galaxy10 labels of an n-galaxy mock: Galaxy10's class proportions, shuffled."""
+    counts = stratified_counts(n, {str(k): c for k, c in enumerate(DOC_COUNTS)})
+    labels = np.concatenate([np.full(c, int(k)) for k, c in counts.items()])
+    return np.random.default_rng([seed, 10, 2**31]).permutation(labels)
+
+
+def split(labels, seed: int = 0) -> np.ndarray:
+    """Split codes 0/1/2 (train/val/test), stratified by Galaxy10 class (classes with fewer than
+    10 galaxies form one stratum together), the same for every mapping."""
+    labels = np.asarray(labels)
+    counts = np.bincount(labels, minlength=10)
+    strata = np.where(counts[labels] < 10, -1, labels)
+    if 0 < np.sum(strata == -1) < 10:
+        strata[strata == -1] = np.argmax(counts)
+    return data.split_by_galaxy(strata, seed=seed)
+
+
+def mock_path(n: int, seed: int = MOCK_SEED) -> Path:
+    return data.DATA_DIR / "processed" / f"galaxy10_mock_n{n}_seed{seed}.h5"
+
+
+def build_mock(path, n: int, seed: int = MOCK_SEED, workers: int | None = None, chunk: int = 32,
+               progress: bool = True) -> Path:
+    """Render an n-galaxy mock Galaxy10 in parallel (spawned workers) and write it atomically."""
+    labels = mock_labels(n, seed)
+    workers = workers or os.cpu_count() or 1
+    jobs = [(seed, np.arange(s, min(s + chunk, n)), labels[s:s + chunk]) for s in range(0, n, chunk)]
+    images = np.empty((n, *SHAPE), dtype=np.uint8)
+    meta = np.zeros(n, dtype=META_DTYPE)
+    t0 = time.perf_counter()
+    pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                initializer=mock._one_thread) if workers > 1 else mock._Serial())
+    with pool, tqdm(total=n, desc=f"mock Galaxy10 ({workers} proc)", unit="gal", disable=not progress) as bar:
+        for (_, idx, _), (im, me) in zip(jobs, pool.map(_render_chunk, jobs)):
+            images[idx], meta[idx] = im, me
+            bar.update(len(idx))
+    if progress:
+        print(f"rendered {n} mock Galaxy10 galaxies in {time.perf_counter() - t0:.0f} s")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.create_dataset("images", data=images, chunks=(min(n, 256), *SHAPE))
+            f.create_dataset("ans", data=labels.astype(np.uint8))
+            f.create_dataset("split", data=split(labels, seed))
+            f.create_dataset("meta", data=meta)
+            f.attrs.update(source="mock Galaxy10 (GalSim, helpers/galaxy10.py)", seed=seed, n=n,
+                           rgb="i, r, g", lupton=str(LUPTON), rgb_weights=str(RGB_WEIGHTS))
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def ensure_mock(n: int, seed: int = MOCK_SEED, progress: bool = True) -> Path:
+    """The cached mock of n galaxies, built on first use (or rebuilt if unreadable)."""
+    path = mock_path(n, seed)
+    try:
+        _, y, extras = read(path, expected_sha256=None)
+        if len(y) == n and extras["attrs"].get("seed") == seed:
+            return path
+    except Galaxy10FileError as e:
+        if path.exists():
+            print(f"{e}; rebuilding")
+    return build_mock(path, n, seed, progress=progress)
+
+
+def load(dataset: str, prof: Profile, path=None, seed: int = MOCK_SEED):
+    """(images uint8 (N,69,69,3), Galaxy10 labels, split) for 'mock' (built at the profile's size)
+    or 'galaxy10' (the real file, a stratified sample of the profile's size, split by ``seed``)."""
+    if dataset == "mock":
+        x, y, extras = read(ensure_mock(prof.n_galaxies, seed), expected_sha256=None)
+        return x, y, extras["split"]
+    if dataset == "galaxy10":
+        x, y = load_real(path)
+        if prof.n_galaxies < len(y):
+            keep = np.sort(np.random.default_rng(seed).permutation(len(y))[:prof.n_galaxies])
+            x, y = x[keep], y[keep]
+        return x, y, split(y, seed)
+    raise ValueError(f"unknown DATASET {dataset!r}: use 'mock' or 'galaxy10'")
+
+
+# ----------------------------------------------------------------------------- pixels and views
+
+def channels(images: np.ndarray, which: str) -> np.ndarray:
+    """Network pixels in [0, 1], channels last: 'gri' (all three) or 'g' (the blue channel only)."""
+    if which == "gri":
+        return images.astype(np.float32) / 255.0
+    if which == "g":
+        return images[..., G_CHANNEL:G_CHANNEL + 1].astype(np.float32) / 255.0
+    raise ValueError(f"unknown channels {which!r}: use 'gri' or 'g'")
+
+
+CROP_OFFSETS = ((0, 0), (0, STAMP - CROP), (STAMP - CROP, 0), (STAMP - CROP, STAMP - CROP),
+                ((STAMP - CROP) // 2, (STAMP - CROP) // 2))  # as data.CROP_OFFSETS: corners, centre
+
+
+def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in) weights of an area-averaging resampling (each output pixel the mean of the input
+    area it covers; rows sum to 1). n_in == n_out is the identity."""
+    edges = np.linspace(0, n_in, n_out + 1)
+    a = np.zeros((n_out, n_in))
+    for o in range(n_out):
+        for i in range(int(edges[o]), int(np.ceil(edges[o + 1]))):
+            a[o, i] = min(edges[o + 1], i + 1) - max(edges[o], i)
+    return (a / a.sum(1, keepdims=True)).astype(np.float32)
+
+
+def view(images: np.ndarray, v: int) -> np.ndarray:
+    """View ``v`` (0..39, decoded by ``data.decode_view``) of (..., 69, 69, C) -> (..., 64, 64, C)."""
+    crop, turns, mirror = data.decode_view(v)
+    y, x = CROP_OFFSETS[crop]
+    out = np.rot90(images[..., y:y + CROP, x:x + CROP, :], turns, axes=(-3, -2))
+    return out[..., ::-1, :] if mirror else out
+
+
+def batch(images: np.ndarray, idx, views, input_size: int) -> np.ndarray:
+    """Keras input: galaxies ``idx`` in ``views`` (one each, one for all, or None: the centre view),
+    resampled to input_size -> contiguous float32 (B, S, S, C)."""
+    idx = np.asarray(idx)
+    views = np.broadcast_to(np.asarray(data.CENTRE_VIEW if views is None else views), idx.shape)
+    out = np.empty((len(idx), CROP, CROP, images.shape[-1]), dtype=np.float32)
+    for v in np.unique(views):
+        sel = views == v
+        out[sel] = view(images[idx[sel]], int(v))
+    if input_size != CROP:
+        a = _area_matrix(CROP, input_size)
+        out = np.einsum("oh,bhwc,pw->bopc", a, out, a, optimize=True)
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def torch_batch(images, idx, views, input_size):
+    """The same input for PyTorch: a float32 tensor (B, C, S, S)."""
+    import torch
+    return torch.from_numpy(np.ascontiguousarray(batch(images, idx, views, input_size).transpose(0, 3, 1, 2)))
+
+
+# ----------------------------------------------------------------------------- rebalancing
+
+STRATEGIES = ("none", "class-weights", "undersample", "oversample")
+
+
+def rebalance(labels: np.ndarray, strategy: str, seed: int = 0) -> tuple[np.ndarray, str]:
+    """(indices into the training set, class-weight mode) for a rebalancing strategy.
+
+    none: every training galaxy once. class-weights: the same galaxies, each class's loss weighted
+    by n / (k * count). undersample: a seeded random subset of every class the size of the
+    smallest. oversample: every galaxy, and the smaller classes repeated (cyclically, in a seeded
+    order) up to the size of the largest; the epoch plan gives each copy its own random view of the
+    40, so a repeated galaxy is seen rotated, mirrored and cropped differently.
+    """
+    labels = np.asarray(labels)
+    rng = np.random.default_rng([seed, 7])
+    present = np.unique(labels)
+    by_class = [np.nonzero(labels == c)[0] for c in present]
+    if strategy in ("none", "class-weights"):
+        return np.arange(len(labels)), "balanced" if strategy == "class-weights" else "none"
+    if strategy == "undersample":
+        m = min(len(i) for i in by_class)
+        return np.sort(np.concatenate([rng.choice(i, m, replace=False) for i in by_class])), "none"
+    if strategy == "oversample":
+        m = max(len(i) for i in by_class)
+        return np.sort(np.concatenate([np.resize(rng.permutation(i), m) for i in by_class])), "none"
+    raise ValueError(f"unknown strategy {strategy!r}; choose one of {STRATEGIES}")
+
+
+def with_weights(prof: Profile, mode: str) -> Profile:
+    return replace(prof, class_weights=mode)
+
+
+# ----------------------------------------------------------------------------- one experiment
+
+def experiment(framework: str, model_name: str, x: np.ndarray, y: np.ndarray, split_codes: np.ndarray,
+               n_classes: int, prof: Profile, strategy: str, seed: int) -> dict:
+    """Train one network on the training galaxies (rebalanced by ``strategy``), early-stopped on the
+    validation galaxies, and predict the test galaxies (centre view). Early stopping watches the
+    class-balanced validation loss for every strategy (in PyTorch, ``train.fit`` weighs it as the
+    training loss: balanced with 'class-weights', the strategy the frameworks are compared on).
+
+    ``x``: pixels (N, 69, 69, C) from :func:`channels`; ``y``: labels 0..k-1; ``framework``:
+    'keras' or 'torch'. Returns test labels and predictions, the history and the training set size.
+    """
+    tr, va, te = (split_codes == k for k in range(3))
+    idx, weights = rebalance(y[tr], strategy, seed)
+    # The same budget of optimiser steps for every strategy: epochs and patience are counted in
+    # passes over the whole training set, so an undersampled epoch (fewer galaxies) gets more of
+    # them and an oversampled one fewer.
+    ratio = tr.sum() / len(idx)
+    p = replace(with_weights(prof, weights), max_epochs=max(1, round(prof.max_epochs * ratio)),
+                patience=max(1, round(prof.patience * ratio)))
+    x_tr, y_tr = x[tr][idx], y[tr][idx]
+    channels_in = x.shape[-1]
+    if framework == "keras":
+        from . import models_keras
+        models_keras.seed_everything(seed)
+        model = models_keras.build_model(model_name, n_classes, prof.input_size, channels_in)
+        hist = models_keras.fit(model, batch, x_tr, y_tr, x[va], y[va], p, seed, balanced_validation=True)
+        proba = models_keras.predict_proba(model, batch, x[te], prof.input_size)
+    elif framework == "torch":
+        from . import evaluate, models_torch, train
+        train.seed_everything(seed)
+        model = models_torch.build_model(model_name, n_classes, prof.input_size, channels=channels_in)
+        hist = train.fit(model, x_tr, y_tr, x[va], y[va], p, seed, progress=False, batch_fn=torch_batch)
+        proba = evaluate.predict_proba(model, x[te], prof.input_size, batch_fn=torch_batch)
+    else:
+        raise ValueError(f"unknown framework {framework!r}: use 'keras' or 'torch'")
+    return {"y_test": y[te], "pred": proba.argmax(1), "history": hist, "n_train": len(idx),
+            "n_train_galaxies": int(len(np.unique(idx)))}
