@@ -10,8 +10,9 @@ Both sides go through the same steps before they are compared:
 1. **The g band.** Real: the blue channel of the JPEG (read with PIL, RGB order), the central
    ``crop`` x ``crop`` px, resized (area average) to the mock's 110 px frame. Mock: the linear
    nanomaggy stamp put through :class:`Stretch`, an asinh stretch of the SDSS-JPEG kind (Lupton et
-   al. 2004) to 0..255 and a quality-75 JPEG round trip (GZ1's), calibrated so that the sky level and
-   sky noise equal the real JPEGs'.
+   al. 2004) to 0..255, the colour JPEG's saturation of the blue channel at a level set by the
+   galaxy's g - i colour (the generator records it), and a quality-75 JPEG round trip (GZ1's),
+   calibrated so that the sky level and sky noise equal the real JPEGs'.
 2. **Statistics** (:func:`measure`): statmorph on the sky-subtracted stretched stamp (the JPEG
    values are not linear flux, so the mock is measured in the same non-linear units), with a
    photutils segmentation: size in the frame (r50 / frame width), concentration, asymmetry,
