@@ -70,5 +70,12 @@ test: unit nbval
 bench: setup
 	$(PY) benchmarks/bench.py
 
+# Mock against real: statmorph statistics per class and sim-to-real C2 on a reference sample of real
+# SDSS galaxies that is not part of the repository (a clear message and exit 0 where it is absent).
+SAMPLE ?= ../shared/reference/real_sdss_sample
+REALISM_ARGS ?=
+realism: setup
+	$(PY) -m helpers.realism --sample $(SAMPLE) $(REALISM_ARGS)
+
 clean:
 	rm -rf .test-output checkpoints data/processed/*.tmp

@@ -49,6 +49,9 @@ Z_RANGE = (0.01, 0.1)
 SATURATION_NMGY = 40.0  # per pixel: about 50,000 e-, where an SDSS pixel saturates
 SERSIC_N = np.arange(0.5, 6.01, 0.25)  # GalSim caches Sersic tables per n: quantise n
 C_KMS, H0 = 299792.458, 70.0
+# Bumped whenever a change of the recipe changes the images: written as the HDF5 attribute
+# ``generator_version`` by build(); ensure() rebuilds a cached file made by another version.
+GENERATOR_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ META_DTYPE = np.dtype([
     ("knot_fraction", "f4"), ("clumpiness", "f4"), ("lopsidedness", "f4"), ("bar_strength", "f4"), ("dust_strength", "f4"),
     ("merger", "i1"), ("psf_fwhm_arcsec", "f4"), ("sky_sigma_nmgy", "f4"), ("snr", "f4"),
     ("offset_x_px", "f4"), ("offset_y_px", "f4"), ("n_stars", "i2"), ("saturated_star", "i1"),
-    ("n_neighbours", "i2"), ("trail", "i1"), ("field_edge", "i1"),
+    ("n_neighbours", "i2"), ("trail", "i1"), ("field_edge", "i1"), ("g_minus_i", "f4"),
 ])
 
 
@@ -158,7 +161,7 @@ def draw_parameters(rng: np.random.Generator, cls: str, realism: Realism) -> dic
     p["psf_fwhm_arcsec"] = float(np.clip(rng.normal(1.4, 0.18), 1.0, 2.0))
 
     if cls == "E":
-        p["bulge_n"] = rng.uniform(3.0, 5.5)
+        p["bulge_n"] = rng.uniform(2.5, 5.0)
         p["bulge_q"] = float(np.clip(1 - abs(rng.normal(0, 0.22)), 0.55, 1.0))
         p["bulge_fraction"] = 1.0 if rng.random() < 0.75 else rng.uniform(0.85, 0.98)  # disky Es
     elif cls == "S0":
@@ -177,8 +180,11 @@ def draw_parameters(rng: np.random.Generator, cls: str, realism: Realism) -> dic
         # Early spirals (Sa) have smooth, tightly wound, weak arms that overlap the S0/a ones.
         p["arm_strength"] = float(np.clip(rng.normal(0.12 + 0.05 * t, 0.1), 0.05, 0.8))
         p["arm_pitch_deg"] = float(np.clip(rng.normal(8 + 2.5 * t, 4), 5, 40))
-        p["knot_fraction"] = float(np.clip(rng.normal(0.01 * t, 0.02), 0, 0.15))
-        p["clumpiness"] = float(np.clip(rng.normal(0.02 * t, 0.05), 0, 0.3))
+        # Real SDSS spirals are patchy and lopsided (m = 1 is common) even where the arms are not
+        # resolved: their asymmetry, smoothness and M20 are well above a smooth disk's.
+        p["knot_fraction"] = float(np.clip(rng.normal(0.03 + 0.012 * t, 0.03), 0, 0.2))
+        p["clumpiness"] = float(np.clip(rng.normal(0.06 + 0.025 * t, 0.06), 0, 0.35))
+        p["lopsidedness"] = rng.uniform(0.0, 0.25)
         if realism.bars and rng.random() < 0.35:
             p["bar_strength"] = rng.uniform(0.05, 0.3)
     else:  # Irr+Misc
@@ -214,6 +220,10 @@ def draw_parameters(rng: np.random.Generator, cls: str, realism: Realism) -> dic
     if realism.offcentre:
         scale = 1.5 if rng.random() < 0.9 else 6.0
         p["offset_x_px"], p["offset_y_px"] = np.clip(rng.normal(0, scale, 2), -15, 15)
+    # Integrated g - i colour (SDSS, z < 0.1): it does not change the g image, but it sets where an
+    # SDSS colour JPEG saturates the galaxy's blue channel (helpers.realism.Stretch).
+    t_col = {"E": 1.20, "S0": 1.13}.get(cls, 1.05 - 0.05 * max(t, 0) if cls == "Sp" else (0.6 if t == 10 else 0.9))
+    p["g_minus_i"] = float(rng.normal(t_col, 0.06 if early else 0.12))
     return p
 
 
@@ -378,13 +388,13 @@ def _neighbours(rng, p: dict, n: int, scale: float) -> np.ndarray:
     """Background galaxies (faint, small) and now and then a bright neighbour near the target."""
     img = np.zeros((n, n))
     half = n * scale / 2
-    k = rng.poisson(2.0)
-    bright = rng.random() < 0.15
+    k = rng.poisson(3.0)
+    bright = rng.random() < 0.3  # close companions: bright galaxies are often in groups
     for i in range(k + bright):
         is_bright = bright and i == k
-        mag = p["g_mag"] + (rng.uniform(0.5, 2.5) if is_bright else rng.uniform(3.0, 7.0))
+        mag = p["g_mag"] + (rng.uniform(0.5, 3.0) if is_bright else rng.uniform(2.5, 7.0))
         hlr = (p["r_half_arcsec"] * rng.uniform(0.3, 0.8)) if is_bright else rng.uniform(0.4, 2.5)
-        pos = rng.uniform(-0.6, 0.6, 2) * half if is_bright else rng.uniform(-1, 1, 2) * half
+        pos = rng.uniform(-0.5, 0.5, 2) * half if is_bright else rng.uniform(-1, 1, 2) * half
         gal = galsim.Sersic(float(rng.choice([1.0, 1.5, 2.5, 4.0])), half_light_radius=hlr,
                             flux=10 ** (-0.4 * (mag - 22.5)))
         gal = gal.shear(q=rng.uniform(0.3, 1.0), beta=rng.uniform(0, 180) * galsim.degrees)
@@ -502,16 +512,21 @@ def build(path, n: int, seed: int = 42, realism: Realism = Realism(), workers: i
     split = data.split_by_galaxy(labels, seed=seed)
     return data.save(path, images, labels, np.arange(n, dtype=np.int64), split, meta,
                      source="mock", band="g", pixel_scale_arcsec=PIXEL_SCALE, seed=seed,
-                     units="nanomaggies, sky-subtracted", realism=str(asdict(realism)))
+                     units="nanomaggies, sky-subtracted", realism=str(asdict(realism)),
+                     generator_version=GENERATOR_VERSION)
 
 
 def ensure(path, n: int, seed: int = 42, realism: Realism = Realism(), progress: bool = True):
     """Build the mock set at ``path`` unless a valid one is already there (the cache of `make data`)."""
     try:
         existing = data.load(path)
-        if len(existing) == n and existing.attrs.get("seed") == seed and existing.attrs.get("realism") == str(asdict(realism)):
+        version = existing.attrs.get("generator_version")
+        if version != GENERATOR_VERSION:
+            print(f"{path}: made by mock generator version {version}, this is version {GENERATOR_VERSION}; rebuilding")
+        elif len(existing) == n and existing.attrs.get("seed") == seed and existing.attrs.get("realism") == str(asdict(realism)):
             return path
-        print(f"{path}: made with other settings; rebuilding")
+        else:
+            print(f"{path}: made with other settings; rebuilding")
     except data.DataFileError as e:
         if Path(path).exists():
             print(f"{e}; rebuilding")

@@ -53,3 +53,25 @@ def test_build_writes_a_split_set(tmp_path):
     assert len(s) == 60 and s.attrs["source"] == "mock"
     data.check_no_leakage(s.galaxy_id, s.split)
     assert mock.ensure(path, 60, seed=3) == path  # cached: not rebuilt
+
+
+def test_a_cached_file_from_another_generator_version_is_rebuilt(tmp_path, capsys):
+    import h5py
+    path = mock.build(tmp_path / "m.h5", 20, seed=3, workers=1, progress=False)
+    assert data.load(path).attrs["generator_version"] == mock.GENERATOR_VERSION
+    with h5py.File(path, "a") as f:
+        f.attrs["generator_version"] = mock.GENERATOR_VERSION - 1
+    assert mock.ensure(path, 20, seed=3, progress=False) == path
+    assert "version" in capsys.readouterr().out
+    assert data.load(path).attrs["generator_version"] == mock.GENERATOR_VERSION
+    with h5py.File(path, "a") as f:   # a file from before versions were recorded
+        del f.attrs["generator_version"]
+    mock.ensure(path, 20, seed=3, progress=False)
+    assert data.load(path).attrs["generator_version"] == mock.GENERATOR_VERSION
+
+
+def test_colour_is_recorded_and_early_types_are_redder():
+    _, labels, meta = mock.generate(80, seed=4, workers=1, progress=False)
+    e, sp = labels == 0, labels == 2
+    assert np.all(np.isfinite(meta["g_minus_i"]))
+    assert meta["g_minus_i"][e].mean() > meta["g_minus_i"][sp].mean() + 0.1

@@ -1,0 +1,541 @@
+"""Mock against real: the JPEG-like stretch, the real sample, statmorph statistics, sim-to-real.
+
+The real reference is a folder of SDSS colour JPEGs as Galaxy Zoo 1 showed them (``labels.csv`` with
+``objid, gz1_class, gz1_name``; ``images/<objid>.jpeg``, 423x423 RGB, i r g -> R G B). It is a
+development reference only: nothing in the repository depends on it, and ``make realism`` says so
+and stops cleanly when it is absent.
+
+Both sides go through the same steps before they are compared:
+
+1. **The g band.** Real: the blue channel of the JPEG (read with PIL, RGB order), the central
+   ``crop`` x ``crop`` px, resized (area average) to the mock's 110 px frame. Mock: the linear
+   nanomaggy stamp put through :class:`Stretch`, an asinh stretch of the SDSS-JPEG kind (Lupton et
+   al. 2004) to 0..255, the colour JPEG's saturation of the blue channel at a level set by the
+   galaxy's g - i colour (the generator records it), and a quality-75 JPEG round trip (GZ1's),
+   calibrated so that the sky level and sky noise equal the real JPEGs'.
+2. **Statistics** (:func:`measure`): statmorph on the sky-subtracted stretched stamp (the JPEG
+   values are not linear flux, so the mock is measured in the same non-linear units), with a
+   photutils segmentation: size in the frame (r50 / frame width), concentration, asymmetry,
+   smoothness, Gini, M20, ellipticity. Failures are kept as NaN with ``flag`` -1; statmorph's own
+   flag (0 good, 1 suspect, 2 bad, 4 catastrophic) is kept and only flags 0-1 enter the KS distances.
+3. **Sim-to-real** (:func:`sim_to_real`): C2 trained on a mock set alone, E|S0 against Sp (as GZ1
+   splits them), tested on the real ellipticals and spirals; mock and real alike through
+   ``data.normalise`` after the stretch.
+
+Groups: real GZ1 ``elliptical`` -> E|S0; ``spiral_cw``, ``spiral_acw``, ``edge_on`` -> Sp; ``merger``
+-> merger/Irr (``dont_know``, stars and artefacts, is left out). Mock E and S0 -> E|S0, Sp -> Sp,
+Irr+Misc (irregulars and mergers) -> merger/Irr.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import ks_2samp
+
+from . import data, mock
+
+GROUPS = ("E|S0", "Sp", "merger/Irr")
+GZ1_GROUP = {"elliptical": "E|S0", "spiral_cw": "Sp", "spiral_acw": "Sp", "edge_on": "Sp",
+             "merger": "merger/Irr"}
+MOCK_GROUP = {"E": "E|S0", "S0": "E|S0", "Sp": "Sp", "Irr+Misc": "merger/Irr"}
+STATISTICS = ("size", "concentration", "asymmetry", "smoothness", "gini", "m20", "ellipticity")
+SHAPE_STATISTICS = STATISTICS[1:]  # the targeted ones; size in the frame is shown, not targeted
+REAL_SIZE = 423      # GZ1 cutouts, px
+# The central crop of the 423 px cutout that frames a galaxy as the mock's 110 px stamp does: chosen
+# by matching the distribution of r50 / frame width of real and mock E|S0 and Sp galaxies (see
+# best_crop and the report of `make realism`): 193-197 px, so 195 px, about 4.7 petroR90 across
+# (the 423 px cutout spans 10.15 petroR90).
+CROP = 195
+BORDER = 8           # px of each edge where the sky is measured (as data.sky_sigma)
+SIM_CLASSES = ("E|S0", "Sp")
+STATS_SEED = 7       # seed of the mock galaxies measured against the real ones (and calibrating the stretch)
+
+
+# ----------------------------------------------------------------------------- the real sample
+
+@dataclass
+class RealSample:
+    images: np.ndarray   # (N, 110, 110) float32, JPEG blue-channel values 0..255
+    groups: np.ndarray   # (N,) str, one of GROUPS
+    objid: np.ndarray    # (N,) int64
+    gz1_name: np.ndarray  # (N,) str
+    crop: int
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+
+def blue_channel(path) -> np.ndarray:
+    """The g-band proxy of an SDSS colour JPEG: its blue channel (PIL reads RGB; i r g -> R G B)."""
+    from PIL import Image
+    with Image.open(path) as im:
+        rgb = np.asarray(im.convert("RGB"))
+    return rgb[..., 2]
+
+
+def frame(band: np.ndarray, crop: int = CROP, size: int = data.STAMP) -> np.ndarray:
+    """The central ``crop`` x ``crop`` px of a cutout, resized (area average) to ``size`` x ``size``."""
+    from PIL import Image
+    h, w = band.shape
+    if crop > min(h, w):
+        raise ValueError(f"crop {crop} px is larger than the {h}x{w} cutout")
+    y0, x0 = (h - crop) // 2, (w - crop) // 2
+    cut = np.ascontiguousarray(band[y0:y0 + crop, x0:x0 + crop], dtype=np.float32)
+    return np.asarray(Image.fromarray(cut, mode="F").resize((size, size), Image.Resampling.BOX), dtype=np.float32)
+
+
+def read_sample(path, crop: int = CROP, size: int = data.STAMP) -> RealSample:
+    """Read the real GZ1 sample: labels.csv and images/<objid>.jpeg, as (N, size, size) frames."""
+    path = Path(path)
+    labels_csv = path / "labels.csv"
+    if not labels_csv.exists():
+        raise FileNotFoundError(f"{labels_csv}: no labels file (expected columns objid, gz1_class, gz1_name)")
+    table = pd.read_csv(labels_csv, dtype={"objid": np.int64, "gz1_name": str})
+    missing = {"objid", "gz1_name"} - set(table.columns)
+    if missing:
+        raise ValueError(f"{labels_csv}: missing columns {sorted(missing)}")
+    table = table[table["gz1_name"].isin(GZ1_GROUP)].reset_index(drop=True)
+    images = np.empty((len(table), size, size), dtype=np.float32)
+    for i, objid in enumerate(table["objid"]):
+        file = path / "images" / f"{objid}.jpeg"
+        if not file.exists():
+            raise FileNotFoundError(f"{file}: image listed in {labels_csv} is missing")
+        band = blue_channel(file)
+        if band.shape != (REAL_SIZE, REAL_SIZE):
+            raise ValueError(f"{file}: expected a {REAL_SIZE}x{REAL_SIZE} cutout, got {band.shape}")
+        images[i] = frame(band, crop, size)
+    return RealSample(images, table["gz1_name"].map(GZ1_GROUP).to_numpy(dtype=str),
+                      table["objid"].to_numpy(np.int64), table["gz1_name"].to_numpy(dtype=str), crop)
+
+
+# ----------------------------------------------------------------------------- the JPEG-like stretch
+
+def sky_stats(images: np.ndarray, border: int = BORDER) -> pd.DataFrame:
+    """Per image: sky level and sky noise (3-sigma-clipped mean and std of the border pixels)
+    and ``peak``, the 99.5th-percentile pixel above the sky in sky sigmas."""
+    from astropy.stats import sigma_clipped_stats
+    images = np.asarray(images, dtype=np.float32)
+    n = len(images)
+    b = np.concatenate([images[:, :border].reshape(n, -1), images[:, -border:].reshape(n, -1),
+                        images[:, border:-border, :border].reshape(n, -1),
+                        images[:, border:-border, -border:].reshape(n, -1)], axis=1)
+    sky, _, noise = sigma_clipped_stats(b, sigma=3.0, maxiters=5, axis=1)
+    noise = np.maximum(np.asarray(noise), 1e-6)
+    peak = (np.percentile(images.reshape(n, -1), 99.5, axis=1) - sky) / noise
+    return pd.DataFrame({"sky": sky, "noise": noise, "peak": peak})
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """The SDSS-JPEG treatment of a linear, sky-subtracted mock stamp: a Lupton-style asinh stretch to
+    0..255, then (``jpeg_quality``) the JPEG itself::
+
+        J = clip(sky + 255 / q * asinh(x / (soften * sigma)), 0, 255)
+
+    ``sigma`` is the stamp's own sky noise, so ``soften`` is the softening in sky sigmas; ``q``
+    (Lupton's Q) sets where it saturates (255 at x = soften * sigma * sinh(q)). With ``jpeg_quality``
+    the stamp is resampled (bicubic) to the grid the real JPEG had over the same field (``jpeg_grid``
+    px: the real crop that matches the mock's 110 px frame), written as an 8-bit JPEG of that quality
+    (Galaxy Zoo 1's cutouts are quality 75, 4:2:0; their blue channel's sky noise is the luminance's,
+    90 % correlated with red and green, so a grey JPEG stands in for it), read back and averaged back
+    to 110 px, as the real crop is. Without it, J is rounded to integers. :func:`calibrate_stretch`
+    sets ``sky`` and ``soften`` so that the sky level and noise, measured as :func:`sky_stats` does,
+    equal the real JPEGs'.
+
+    Colour saturation (``g_minus_i`` given, one per stamp): an SDSS colour JPEG saturates a pixel by
+    scaling all three channels down until the brightest one (i, for a galaxy) is 255, so the blue
+    channel of a galaxy's bright core is held at 255 x (g / i flux, as the JPEG balances the bands):
+    cap = 255 x 10^(-0.4 (g - i - ``colour_zero``)). Red ellipticals get flat-topped cores at about half
+    of full scale, blue spirals hardly any: what the real blue channels show (peak pixel about 125 of
+    255 for the GZ1 ellipticals, never 255).
+    """
+    sky: float = 3.0
+    soften: float = 3.0
+    q: float = 8.0
+    jpeg_quality: int | None = 75
+    jpeg_grid: int = CROP
+    colour_zero: float = 0.35
+
+    def cap(self, g_minus_i) -> np.ndarray:
+        return np.minimum(255.0, 255.0 * 10 ** (-0.4 * (np.asarray(g_minus_i, dtype=np.float32) - self.colour_zero)))
+
+    def __call__(self, images: np.ndarray, g_minus_i=None) -> np.ndarray:
+        images = np.asarray(images, dtype=np.float32)
+        stack = images[None] if images.ndim == 2 else images
+        level, sigma = data.sky_sigma(stack)
+        sigma = np.maximum(sigma, 1e-12).reshape(-1, 1, 1)
+        x = stack - level.reshape(-1, 1, 1)
+        out = np.clip(self.sky + 255.0 / self.q * np.arcsinh(x / (self.soften * sigma)), 0, 255).astype(np.float32)
+        if g_minus_i is not None:
+            out = np.minimum(out, self.cap(np.atleast_1d(g_minus_i)).reshape(-1, 1, 1)).astype(np.float32)
+        out = np.stack([self._jpeg(im) for im in out]) if self.jpeg_quality else np.round(out)
+        return out if images.ndim == 3 else out[0]
+
+    def _jpeg(self, stamp: np.ndarray) -> np.ndarray:
+        import io
+
+        from PIL import Image
+        n = stamp.shape[-1]
+        big = np.asarray(Image.fromarray(stamp, mode="F").resize((self.jpeg_grid,) * 2, Image.Resampling.BICUBIC))
+        buf = io.BytesIO()
+        Image.fromarray(np.clip(np.round(big), 0, 255).astype(np.uint8), mode="L").save(
+            buf, "JPEG", quality=int(self.jpeg_quality))
+        with Image.open(io.BytesIO(buf.getvalue())) as im:
+            back = np.asarray(im, dtype=np.float32)
+        return np.asarray(Image.fromarray(back, mode="F").resize((n, n), Image.Resampling.BOX), dtype=np.float32)
+
+
+def calibrate_stretch(mock_images: np.ndarray, target_sky: float, target_noise: float, iterations: int = 40,
+                      **kwargs) -> Stretch:
+    """``sky`` and ``soften`` of the stretch (other fields from ``kwargs``) for which the mock's median
+    sky level and noise, measured as :func:`sky_stats` does after the whole treatment (clipping at 0,
+    JPEG, rounding), equal the targets (the real JPEGs'). A damped fixed-point iteration on up to
+    64 stamps; the best pair seen is returned."""
+    sample = np.asarray(mock_images)[::max(1, len(mock_images) // 64)]  # every class, if grouped
+    s = Stretch(**{**kwargs, "sky": target_sky, "soften": 255.0 / (kwargs.get("q", 8.0) * target_noise)})
+    best, best_err = s, np.inf
+    for _ in range(iterations):
+        st = sky_stats(s(sample)).median()
+        err = abs(st["sky"] - target_sky) / target_noise + abs(st["noise"] / target_noise - 1)
+        if err < best_err:
+            best, best_err = s, err
+        if err < 0.01:
+            break
+        s = Stretch(**{**asdict(s), "sky": float(s.sky + 0.8 * (target_sky - st["sky"])),
+                       "soften": float(s.soften * (st["noise"] / target_noise) ** 0.8)})
+    return best
+
+
+# ----------------------------------------------------------------------------- statmorph
+
+def _segment(image: np.ndarray, noise: float):
+    """(target segment as 0/1 int map, mask of the other sources) from a photutils segmentation of
+    the image smoothed with a 3 px Gaussian at 1.5 sigma; the target is the source under the centre,
+    else the one whose nearest pixel is closest to it."""
+    from astropy.convolution import convolve
+    from photutils.segmentation import detect_sources, make_2dgaussian_kernel
+    smooth = convolve(image, make_2dgaussian_kernel(3.0, size=5), normalize_kernel=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # photutils warns when it finds nothing: handled below
+        seg = detect_sources(smooth, 1.5 * noise, n_pixels=15)
+    if seg is None:
+        return None, None
+    labels = seg.data
+    c = (np.array(labels.shape) - 1) // 2
+    target = labels[c[0], c[1]]
+    if target == 0:
+        yy, xx = np.nonzero(labels)
+        k = np.argmin((yy - c[0]) ** 2 + (xx - c[1]) ** 2)
+        target = labels[yy[k], xx[k]]
+    return (labels == target).astype(np.int32), (labels > 0) & (labels != target)
+
+
+def measure(image: np.ndarray) -> dict:
+    """statmorph statistics of the galaxy at the centre of one stretched stamp (values 0..255).
+
+    The stamp is sky-subtracted here (border median); the weight map is its constant sky noise.
+    Returns STATISTICS (size = r50 / frame width) and ``flag``: statmorph's (0 good, 1 suspect,
+    2 bad, 4 catastrophic), or -1 when no source was found or statmorph raised.
+    """
+    import statmorph
+    image = np.asarray(image, dtype=np.float64)
+    st = sky_stats(image[None]).iloc[0]
+    img = image - st["sky"]
+    out = {s: np.nan for s in STATISTICS} | {"flag": -1}
+    try:
+        segmap, mask = _segment(img, st["noise"])
+        if segmap is None:
+            return out
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            m = statmorph.source_morphology(img, segmap, mask=mask, weightmap=np.full(img.shape, st["noise"]))[0]
+    except Exception:  # statmorph gives up on pathological segments: keep the galaxy, flagged
+        return out
+    values = {"size": m.r50 / image.shape[1], "concentration": m.concentration, "asymmetry": m.asymmetry,
+              "smoothness": m.smoothness, "gini": m.gini, "m20": m.m20, "ellipticity": m.ellipticity_asymmetry}
+    bad = m.flag >= 4 or any(not np.isfinite(v) or v == -99.0 for v in values.values())
+    return {k: (np.nan if bad else float(v)) for k, v in values.items()} | {"flag": int(m.flag)}
+
+
+def _measure_many(images):
+    return [measure(im) for im in images]
+
+
+def measure_all(images: np.ndarray, groups, workers: int = 1, progress: bool = True) -> pd.DataFrame:
+    """:func:`measure` for every stamp (in ``workers`` processes): one row per galaxy, with ``group``."""
+    from tqdm.auto import tqdm
+    chunks = [images[i:i + 16] for i in range(0, len(images), 16)]
+    rows = []
+    with _pool(workers) as pool:
+        for part in tqdm(pool.map(_measure_many, chunks), total=len(chunks), desc="statmorph",
+                         disable=not progress, unit="chunk"):
+            rows += part
+    table = pd.DataFrame(rows, columns=[*STATISTICS, "flag"])
+    table.insert(0, "group", np.asarray(groups))
+    return table
+
+
+def ks_distances(real: pd.DataFrame, mock_table: pd.DataFrame, statistics=STATISTICS) -> dict:
+    """Two-sample KS distance per group and statistic, {"<group>/<statistic>": D}, from galaxies with
+    statmorph flag 0 or 1 (groups without at least 5 good galaxies on either side are left out)."""
+    good = lambda t: t[(t["flag"] >= 0) & (t["flag"] <= 1)]
+    real, mock_table = good(real), good(mock_table)
+    out = {}
+    for g in GROUPS:
+        for s in statistics:
+            a = real.loc[real["group"] == g, s].dropna().to_numpy()
+            b = mock_table.loc[mock_table["group"] == g, s].dropna().to_numpy()
+            if len(a) >= 5 and len(b) >= 5:
+                out[f"{g}/{s}"] = float(ks_2samp(a, b).statistic)
+    return out
+
+
+def best_crop(real_size: np.ndarray, crop: int, mock_size: np.ndarray, crops=range(101, REAL_SIZE + 1, 2)) -> tuple[int, float]:
+    """The crop of the 423 px cutout whose r50 / frame width best matches the mock's (smallest KS),
+    scaling sizes measured at ``crop``: a galaxy of r50 / width = f at crop c0 has f * c0 / c at c."""
+    real_size, mock_size = real_size[np.isfinite(real_size)], mock_size[np.isfinite(mock_size)]
+    d = {c: ks_2samp(real_size * crop / c, mock_size).statistic for c in crops}
+    c = min(d, key=d.get)
+    return int(c), float(d[c])
+
+
+# ----------------------------------------------------------------------------- mock samples
+
+def _render_many(args):
+    seed, items, realism = args
+    return [(im, p["g_minus_i"]) for im, p in (mock.galaxy(seed, i, cls, realism) for i, cls in items)]
+
+
+def _pool(workers: int):
+    if workers > 1:
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=mock._one_thread)
+    return mock._Serial()
+
+
+def mock_groups(n_per_group: int, seed: int = 7, realism: mock.Realism = mock.Realism(), workers: int = 1):
+    """``n_per_group`` mock galaxies of each group (E|S0 split as the paper's E:S0), linear stamps.
+    Returns (images, groups, classes, g - i colours)."""
+    n_e = round(n_per_group * 2723 / (2723 + 3215))
+    classes = ["E"] * n_e + ["S0"] * (n_per_group - n_e) + ["Sp"] * n_per_group + ["Irr+Misc"] * n_per_group
+    items = list(enumerate(classes))
+    jobs = [(seed, items[i:i + 32], realism) for i in range(0, len(items), 32)]
+    with _pool(workers) as pool:
+        out = [x for part in pool.map(_render_many, jobs) for x in part]
+    images = np.array([im for im, _ in out], dtype=np.float32)
+    colours = np.array([c for _, c in out], dtype=np.float32)
+    return images, np.array([MOCK_GROUP[c] for c in classes]), np.array(classes), colours
+
+
+# ----------------------------------------------------------------------------- sim-to-real
+
+def balanced_accuracy(y_true, y_pred) -> float:
+    """Mean recall over the classes present in ``y_true``."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)]))
+
+
+def train_set_name(realism: mock.Realism) -> str:
+    """'mock' (every element on), 'naive' (all off) or 'mock-without-<element>'."""
+    off = [f.name for f in fields(realism) if not getattr(realism, f.name)]
+    if not off:
+        return "mock"
+    if len(off) == len(fields(realism)):
+        return "naive"
+    return "mock-without-" + "-".join(off)
+
+
+def realism_variants(ablation: bool = True, names=None) -> list[mock.Realism]:
+    """The full mock, the naive mock, then (``ablation``) the mock with one element off at a time;
+    only those whose :func:`train_set_name` is in ``names`` when given."""
+    full = mock.Realism()
+    out = [full, mock.Realism.naive()] + ([full.without(f.name) for f in fields(full)] if ablation else [])
+    if names is not None:
+        unknown = set(names) - {train_set_name(r) for r in out}
+        if unknown:
+            raise ValueError(f"unknown training sets {sorted(unknown)}; choose from {[train_set_name(r) for r in out]}")
+        out = [r for r in out if train_set_name(r) in names]
+    return out
+
+
+def sim_to_real(real: RealSample, stretch: Stretch, realism: mock.Realism = mock.Realism(), n_mock: int = 3000,
+                profile: str = "quick", seed: int = 0, mock_seed: int = 42, workers: int = 1,
+                progress: bool = True) -> dict:
+    """Train C2 on a mock set alone (E and S0 together against Sp), test it on the real E|S0 and Sp.
+
+    The mock set (``n_mock`` galaxies in the paper's proportions, Irr+Misc left out) is stretched as
+    the JPEGs were, then both sides go through ``data.normalise``; 15 % of the mock galaxies
+    validate (early stopping). Returns a results record with balanced accuracy, its bootstrap 95 %
+    interval (``ci95``) and the AUC of P(Sp).
+    """
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import train_test_split
+
+    from . import evaluate, train
+    from .classes import CLASS_INDEX
+    from .models_torch import build_model
+
+    prof = train.profile(profile)
+    name = train_set_name(realism)
+    images, labels, meta = mock.generate(n_mock, mock_seed, realism, workers=workers, progress=progress)
+    keep = labels != CLASS_INDEX["Irr+Misc"]
+    x = data.normalise(stretch(images[keep], meta["g_minus_i"][keep]))
+    y = (labels[keep] == CLASS_INDEX["Sp"]).astype(np.int64)
+    tr, va = train_test_split(np.arange(len(y)), test_size=0.15, stratify=y, random_state=seed)
+    train.seed_everything(seed)
+    model = build_model("C2", 2, prof.input_size)
+    history = train.fit(model, x[tr], y[tr], x[va], y[va], prof, seed, progress=progress)
+
+    test = np.isin(real.groups, SIM_CLASSES)
+    y_true = (real.groups[test] == "Sp").astype(np.int64)
+    p_sp = evaluate.predict_proba(model, data.normalise(real.images[test]), prof.input_size)[:, 1]
+    y_pred = (p_sp > 0.5).astype(np.int64)
+    return evaluate.record(
+        "C2", "sim-to-real", name, prof, seed, y_true, y_pred, SIM_CLASSES, n_train=len(tr),
+        epochs=history.stopped_epoch, train_seconds=history.train_seconds, train_set=name,
+        test_set=f"real GZ1 sample, E|S0 vs Sp, central {real.crop} px -> {data.STAMP} px",
+        realism=asdict(realism), balanced_accuracy=balanced_accuracy(y_true, y_pred),
+        ci95=list(evaluate.bootstrap_ci(y_true, y_pred, stat=balanced_accuracy)),
+        auc=float(roc_auc_score(y_true, p_sp)), best_epoch=history.best_epoch, n_mock=int(n_mock),
+        mock_val_accuracy=float(history.val_acc[history.best_epoch - 1]), stretch=asdict(stretch))
+
+
+# ----------------------------------------------------------------------------- the command line
+
+def _print_ks(ks: dict, statistics=STATISTICS):
+    print(f"\nKS distance, mock vs real (target < 0.2 for the shape statistics; size shown, not targeted)")
+    print(f"{'group':<12}" + "".join(f"{s:>14}" for s in statistics))
+    for g in GROUPS:
+        print(f"{g:<12}" + "".join(f"{ks.get(f'{g}/{s}', np.nan):>14.3f}" for s in statistics))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Mock against real SDSS: statmorph statistics, KS distances, "
+                                             "sim-to-real C2 (writes results/realism.json, figures/mock_vs_real.png)")
+    ap.add_argument("--sample", type=Path, default=data.DATA_DIR / "real_sdss_sample",
+                    help="folder with labels.csv and images/ (a development reference, not part of the repository)")
+    ap.add_argument("--n-mock", type=int, default=3000, help="mock galaxies per sim-to-real training set")
+    ap.add_argument("--n-mock-ablation", type=int, default=None,
+                    help="mock galaxies per ablation training set (mock-without-<element>); default --n-mock")
+    ap.add_argument("--n-stats", type=int, default=200, help="mock galaxies per group for the statistics")
+    ap.add_argument("--crop", type=int, default=CROP, help="central crop of the 423 px real cutouts (px)")
+    ap.add_argument("--profile", default="quick", help="training profile (helpers.train.PROFILES)")
+    ap.add_argument("--no-ablation", action="store_true", help="train on the full and naive mock only")
+    ap.add_argument("--train-sets", help="comma-separated training sets to run (e.g. mock,naive,mock-without-stars); "
+                                         "default: all")
+    ap.add_argument("--skip-training", action="store_true", help="statistics and figure only")
+    ap.add_argument("--skip-statistics", action="store_true", help="calibrate the stretch, then sim-to-real only")
+    ap.add_argument("--quick", action="store_true", help="small sizes: 40 per group, 600 mock galaxies, smoke "
+                                                         "profile, no ablation (minutes)")
+    ap.add_argument("--seeds", default="0,1,2", help="training seeds, comma-separated (the mock set is the same)")
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--results-dir", type=Path, default=None, help="where realism.json goes (default results/)")
+    args = ap.parse_args(argv)
+    if not (args.sample / "labels.csv").exists():
+        print(f"No real SDSS sample at {args.sample} (labels.csv and images/ expected): nothing to compare the "
+              f"mock with. It is a development reference kept outside the repository; pass --sample PATH "
+              f"(make realism SAMPLE=PATH).")
+        return 0
+    if args.quick:
+        args.n_stats, args.n_mock, args.profile, args.no_ablation, args.seeds = 40, 600, "smoke", True, "0"
+    import os
+
+    from . import evaluate
+    workers = args.workers or os.cpu_count() or 1
+    t0 = time.perf_counter()
+
+    real = read_sample(args.sample, args.crop)
+    print(f"real sample: {len(real)} galaxies ({', '.join(f'{g} {np.sum(real.groups == g)}' for g in GROUPS)}), "
+          f"central {args.crop} px -> {data.STAMP} px")
+    mock_lin, mock_grp, _, mock_col = mock_groups(args.n_stats, seed=STATS_SEED, workers=workers)
+    real_sky = sky_stats(real.images)
+    stretch = calibrate_stretch(mock_lin, real_sky["sky"].median(), real_sky["noise"].median(), jpeg_grid=args.crop)
+    mock_img = stretch(mock_lin, mock_col)
+    mock_sky = sky_stats(mock_img)
+    print(f"stretch: {stretch}")
+    print(f"\n{'sky and peak (median)':<24}{'sky /255':>10}{'noise /255':>12}{'peak (sky sigmas)':>20}")
+    levels = {}
+    for label, st, grp in (("real", real_sky, real.groups), ("mock", mock_sky, mock_grp)):
+        for g in ("all", *GROUPS):
+            sel = st if g == "all" else st[grp == g]
+            levels[f"{label}/{g}"] = {k: float(sel[k].median()) for k in ("sky", "noise", "peak")}
+            print(f"{label + ' ' + g:<24}{sel['sky'].median():>10.2f}{sel['noise'].median():>12.2f}{sel['peak'].median():>20.1f}")
+
+    records = []
+    if not args.skip_statistics:
+        records.append(_statistics(args, real, mock_img, mock_grp, stretch, levels, workers))
+    if not args.skip_training:
+        names = args.train_sets.split(",") if args.train_sets else None
+        variants = realism_variants(not args.no_ablation or names is not None, names)
+        print(f"\nsim-to-real: C2, E|S0 vs Sp, trained on {args.n_mock} mock galaxies ({args.profile} profile), "
+              f"tested on {int(np.isin(real.groups, SIM_CLASSES).sum())} real galaxies")
+        seeds = [int(x) for x in args.seeds.split(",")]
+        for realism in variants:
+            ablation = train_set_name(realism) not in ("mock", "naive")
+            n_mock = args.n_mock_ablation if ablation and args.n_mock_ablation else args.n_mock
+            for seed in seeds:
+                rec = sim_to_real(real, stretch, realism, n_mock, args.profile, seed, workers=workers,
+                                  progress=False)
+                if n_mock != args.n_mock:
+                    rec["notes"] = (f"ablation on a smaller mock set ({n_mock} galaxies, against {args.n_mock} for "
+                                    f"mock and naive): compare it with the others at that size only roughly")
+                records.append(rec)
+                print(f"  {rec['train_set']:<30} seed {seed}  balanced accuracy {rec['balanced_accuracy']:.3f} "
+                      f"[{rec['ci95'][0]:.3f}, {rec['ci95'][1]:.3f}]  AUC {rec['auc']:.3f}  (mock validation "
+                      f"{rec['mock_val_accuracy']:.3f}, {rec['epochs']} epochs, {rec['train_seconds']:.0f} s)", flush=True)
+                evaluate.write_results("realism", records, args.results_dir)  # after each training: a long run can be cut short
+        _print_summary([r for r in records if r["scheme"] == "sim-to-real"])
+    print(f"results: {evaluate.write_results('realism', records, args.results_dir)} ({time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+def _print_summary(records):
+    """Mean and spread over the training seeds, per training set."""
+    table = pd.DataFrame([{k: r[k] for k in ("train_set", "seed", "balanced_accuracy", "auc")} for r in records])
+    summary = table.groupby("train_set", sort=False).agg(
+        seeds=("seed", "size"), balanced_accuracy=("balanced_accuracy", "mean"), ba_sd=("balanced_accuracy", "std"),
+        auc=("auc", "mean"), auc_sd=("auc", "std"))
+    print("\nsim-to-real over the seeds (mean, sd):")
+    print(summary.round(3).to_string())
+
+
+def _statistics(args, real, mock_img, mock_grp, stretch, levels, workers) -> dict:
+    """statmorph on both sides, the KS table, the framing check, the figure; the statistics record."""
+    from . import plots
+    real_stats = measure_all(real.images, real.groups, workers)
+    mock_stats = measure_all(mock_img, mock_grp, workers)
+    ks = ks_distances(real_stats, mock_stats)
+    _print_ks(ks)
+    bad = lambda t: {g: int(np.sum((t["group"] == g) & ~t["flag"].between(0, 1))) for g in GROUPS}
+    print(f"statmorph failures or flags >= 2: real {bad(real_stats)}, mock {bad(mock_stats)}")
+    disks = lambda t: t["group"].isin(SIM_CLASSES) & t["flag"].between(0, 1)
+    crop_best, crop_ks = best_crop(real_stats.loc[disks(real_stats), "size"].to_numpy(), args.crop,
+                                   mock_stats.loc[disks(mock_stats), "size"].to_numpy())
+    print(f"framing: r50 / frame median real {real_stats.loc[disks(real_stats), 'size'].median():.3f}, "
+          f"mock {mock_stats.loc[disks(mock_stats), 'size'].median():.3f} (E|S0 and Sp); the crop that matches "
+          f"the mock's sizes best is {crop_best} px (KS {crop_ks:.3f}; this run used {args.crop} px)")
+
+    fig = plots.mock_vs_real(real.images, real.groups, mock_img, mock_grp, real_stats, mock_stats, ks,
+                             GROUPS, STATISTICS, crop=args.crop)
+    print(f"figure: {plots.save(fig, 'mock_vs_real')}")
+    good = lambda t, g: t.loc[(t["group"] == g) & t["flag"].between(0, 1)]
+    return {"model": "statmorph", "scheme": "statistics", "dataset": "mock-vs-real", "profile": "-",
+            "seed": STATS_SEED, "ks": ks, "n_real": {g: len(good(real_stats, g)) for g in GROUPS},
+            "n_mock": {g: len(good(mock_stats, g)) for g in GROUPS}, "crop": args.crop, "best_crop": crop_best,
+            "stretch": asdict(stretch), "sky": levels,
+            "median": {f"{side}/{g}/{s}": float(good(t, g)[s].median())
+                       for side, t in (("real", real_stats), ("mock", mock_stats)) for g in GROUPS for s in STATISTICS},
+            "statistics": list(STATISTICS), "shape_statistics": list(SHAPE_STATISTICS)}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

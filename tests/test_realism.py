@@ -1,0 +1,165 @@
+"""Mock against real (helpers.realism) on fake JPEGs written here: no dependency on the real sample."""
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from helpers import data, realism
+
+
+def write_fake_sample(folder, names=("elliptical", "spiral_cw", "edge_on", "merger", "dont_know")):
+    """423x423 RGB JPEGs in the real format: R, G, B constant at 10, 60, 200 with a bright square
+    in the blue channel only, and a labels.csv."""
+    (folder / "images").mkdir(parents=True)
+    rows = []
+    for i, name in enumerate(names):
+        objid = 587700000000000000 + i
+        rgb = np.zeros((423, 423, 3), dtype=np.uint8)
+        rgb[..., 0], rgb[..., 1], rgb[..., 2] = 10, 60, 200
+        rgb[181:242, 181:242, 2] = 250
+        Image.fromarray(rgb).save(folder / "images" / f"{objid}.jpeg", quality=95)
+        rows.append((objid, i, name))
+    pd.DataFrame(rows, columns=["objid", "gz1_class", "gz1_name"]).to_csv(folder / "labels.csv", index=False)
+
+
+def test_reader_takes_the_blue_channel_and_frames_the_crop(tmp_path):
+    write_fake_sample(tmp_path)
+    s = realism.read_sample(tmp_path, crop=211)
+    assert s.images.shape == (4, data.STAMP, data.STAMP)            # dont_know is left out
+    assert list(s.groups) == ["E|S0", "Sp", "Sp", "merger/Irr"]
+    corner = s.images[:, :10, :10]
+    assert np.all(np.abs(corner - 200) < 6)                         # blue, not red (10) or green (60)
+    # the 61 px bright square of the 211 px crop spans 61 * 110 / 211 = 32 px of the frame
+    bright = (s.images[0] > 225).sum(axis=1).max()
+    assert 28 <= bright <= 36
+
+
+def test_reader_names_a_wrong_sized_file(tmp_path):
+    write_fake_sample(tmp_path, names=("elliptical",))
+    bad = next((tmp_path / "images").glob("*.jpeg"))
+    Image.fromarray(np.zeros((100, 100, 3), dtype=np.uint8)).save(bad)
+    with pytest.raises(ValueError, match=bad.name):
+        realism.read_sample(tmp_path)
+
+
+def test_stretch_is_monotonic_and_puts_the_sky_at_its_level():
+    rng = np.random.default_rng(0)
+    sigma = 0.01
+    sky = rng.normal(0, sigma, (4, 110, 110)).astype(np.float32)
+    s = realism.Stretch(sky=20.0, soften=5.0, q=8.0, jpeg_quality=None)   # sky high: nothing clipped at 0
+    out = s(sky)
+    assert out.min() >= 0 and out.max() <= 255 and np.all(out == np.round(out))
+    st = realism.sky_stats(out)
+    assert st["sky"].median() == pytest.approx(20.0, abs=0.6)
+    assert st["noise"].median() == pytest.approx(255 / (8 * 5), rel=0.1)   # linear near the sky
+    ramp = rng.normal(0, sigma, (1, 110, 110)).astype(np.float32)   # noisy sky sets the noise unit
+    ramp[0, 40:70, 40:70] = np.geomspace(1e-3, 1e3, 900).reshape(30, 30).astype(np.float32)
+    vals = s(ramp)[0, 40:70, 40:70].ravel()
+    assert np.all(np.diff(vals) >= 0) and vals[-1] == 255
+
+
+def test_jpeg_keeps_the_level_and_smooths_the_noise():
+    rng = np.random.default_rng(4)
+    lin = rng.normal(0, 0.01, (3, 110, 110)).astype(np.float32)
+    lin[:, 45:65, 45:65] += 1.0
+    plain = realism.Stretch(sky=20.0, soften=3.0, jpeg_quality=None)(lin)
+    jpeg = realism.Stretch(sky=20.0, soften=3.0, jpeg_quality=75)(lin)
+    assert jpeg.shape == plain.shape
+    assert np.abs(jpeg[:, 50:60, 50:60] - plain[:, 50:60, 50:60]).mean() < 5     # the galaxy keeps its level
+    assert realism.sky_stats(jpeg)["noise"].median() < 0.8 * realism.sky_stats(plain)["noise"].median()
+
+
+@pytest.mark.parametrize("jpeg_quality", [None, 75])
+def test_calibrated_stretch_matches_the_target_sky_and_noise(jpeg_quality):
+    rng = np.random.default_rng(1)
+    lin = rng.normal(0, 0.02, (20, 110, 110)).astype(np.float32)
+    s = realism.calibrate_stretch(lin, target_sky=3.0, target_noise=2.7, jpeg_quality=jpeg_quality)
+    st = realism.sky_stats(s(lin)).median()
+    assert st["sky"] == pytest.approx(3.0, abs=0.15)
+    assert st["noise"] == pytest.approx(2.7, rel=0.05)
+
+
+def sersic_stamp(n, seed):
+    import galsim
+    prof = galsim.Convolve(galsim.Sersic(n, half_light_radius=4.0, flux=2e4), galsim.Gaussian(fwhm=1.5))
+    img = prof.drawImage(nx=110, ny=110, scale=1.0).array
+    return img + np.random.default_rng(seed).normal(0, 1.0, img.shape)
+
+
+def test_statmorph_concentration_is_higher_for_de_vaucouleurs_than_exponential():
+    s = realism.Stretch(sky=3.0, soften=6.0, jpeg_quality=None)
+    dev, exp = (realism.measure(s(sersic_stamp(n, k))) for k, n in enumerate((4.0, 1.0)))
+    assert dev["flag"] in (0, 1) and exp["flag"] in (0, 1)
+    assert dev["concentration"] > exp["concentration"] + 0.3
+    assert dev["gini"] > exp["gini"]
+    for m in (dev, exp):
+        assert m["ellipticity"] < 0.15 and m["asymmetry"] < 0.1 and 0 < m["size"] < 0.3
+
+
+def test_measure_flags_an_empty_stamp():
+    m = realism.measure(np.full((110, 110), 3.0) + np.random.default_rng(0).normal(0, 1, (110, 110)))
+    assert m["flag"] == -1 and np.isnan(m["concentration"])
+
+
+def test_ks_of_identical_samples_is_zero_and_of_shifted_ones_is_not():
+    rng = np.random.default_rng(2)
+    t = pd.DataFrame({s: rng.normal(size=60) for s in realism.STATISTICS})
+    t["group"], t["flag"] = np.repeat(realism.GROUPS, 20), 0
+    ks = realism.ks_distances(t, t.copy())
+    assert set(ks) == {f"{g}/{s}" for g in realism.GROUPS for s in realism.STATISTICS}
+    assert all(v == 0 for v in ks.values())
+    shifted = t.copy()
+    shifted["gini"] += 10
+    assert realism.ks_distances(t, shifted)["Sp/gini"] == 1.0
+
+
+def test_best_crop_recovers_a_scaling():
+    rng = np.random.default_rng(3)
+    mock_size = rng.lognormal(np.log(0.08), 0.3, 500)
+    real_at_211 = rng.lognormal(np.log(0.08), 0.3, 500) * 161 / 211   # real galaxies framed in 161 px
+    crop, d = realism.best_crop(real_at_211, 211, mock_size)
+    assert abs(crop - 161) <= 8 and d < 0.1
+
+
+def test_train_set_names():
+    from helpers.mock import Realism
+    assert realism.train_set_name(Realism()) == "mock"
+    assert realism.train_set_name(Realism.naive()) == "naive"
+    assert realism.train_set_name(Realism().without("dust")) == "mock-without-dust"
+    assert len(realism.realism_variants()) == 2 + len(Realism.__dataclass_fields__)
+
+
+def test_balanced_accuracy():
+    assert realism.balanced_accuracy([0, 0, 0, 1], [0, 0, 0, 0]) == 0.5
+    assert realism.balanced_accuracy([0, 1, 1, 1], [0, 1, 1, 0]) == pytest.approx((1 + 2 / 3) / 2)
+
+
+def test_cli_without_sample_says_so_and_exits_0(tmp_path, capsys):
+    assert realism.main(["--sample", str(tmp_path / "nowhere")]) == 0
+    out = capsys.readouterr().out
+    assert "No real SDSS sample" in out and "nowhere" in out
+
+
+def test_sim_to_real_record_on_a_tiny_run(tmp_path):
+    from helpers.mock import Realism
+    write_fake_sample(tmp_path, names=("elliptical", "elliptical", "spiral_cw", "edge_on"))
+    real = realism.read_sample(tmp_path)
+    rec = realism.sim_to_real(real, realism.Stretch(jpeg_quality=None), Realism.naive(), n_mock=60,
+                              profile="smoke", workers=1, progress=False)
+    assert (rec["model"], rec["scheme"], rec["dataset"], rec["train_set"]) == ("C2", "sim-to-real", "naive", "naive")
+    assert rec["n_test"] == 4 and rec["classes"] == ["E|S0", "Sp"]
+    assert 0 <= rec["balanced_accuracy"] <= 1 and 0 <= rec["auc"] <= 1
+    assert rec["ci95"][0] <= rec["balanced_accuracy"] <= rec["ci95"][1]
+
+
+def test_colour_saturation_caps_red_cores_lower_than_blue_ones():
+    rng = np.random.default_rng(5)
+    lin = rng.normal(0, 0.01, (2, 110, 110)).astype(np.float32)
+    lin[:, 50:60, 50:60] += 100.0                                  # a core far above saturation
+    s = realism.Stretch(sky=3.0, soften=3.0, q=8.0, jpeg_quality=None)
+    plain = s(lin)
+    capped = s(lin, g_minus_i=[1.2, 0.6])                           # a red and a blue galaxy
+    assert plain[:, 55, 55].min() == 255
+    red, blue = capped[0, 55, 55], capped[1, 55, 55]
+    assert red == pytest.approx(float(s.cap(1.2)), abs=1) and red < blue <= 255
+    assert np.array_equal(capped[:, :10, :10], plain[:, :10, :10])   # the sky is untouched
