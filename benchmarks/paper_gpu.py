@@ -47,6 +47,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--schemes", default="3way,4way")
     ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--runs", default=None, help="scheme:seed pairs instead of every scheme x seed, e.g. 4way:0,3way:0")
     ap.add_argument("--max-minutes", type=float, default=None)
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -58,16 +59,17 @@ def main(argv=None) -> int:
     logger = gpu_log(args.out / "gpu_log.csv")
     runs = {}
     t_start = time.time()
-    for scheme in args.schemes.split(","):
-        for seed in args.seeds.split(","):
-            tag = f"{scheme}_seed{seed}"
-            cmd = [sys.executable, "-m", "helpers.experiment", "--models", "C2", "--schemes", scheme, "--seeds", seed,
-                   "--histories", str(args.out / f"hist_{tag}.json")]
-            if args.max_minutes:
-                cmd += ["--max-minutes", str(args.max_minutes)]
-            env = {**os.environ, "GALAXY_OUTPUT_DIR": str(args.out / f"run_{tag}"), "PYTHONUNBUFFERED": "1"}
-            runs[tag] = (subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=(args.out / f"{tag}.log").open("w"),
-                                          stderr=subprocess.STDOUT), time.perf_counter())
+    pairs = ([tuple(r.split(":")) for r in args.runs.split(",")] if args.runs else
+             [(scheme, seed) for scheme in args.schemes.split(",") for seed in args.seeds.split(",")])
+    for scheme, seed in pairs:
+        tag = f"{scheme}_seed{seed}"
+        cmd = [sys.executable, "-m", "helpers.experiment", "--models", "C2", "--schemes", scheme, "--seeds", seed,
+               "--histories", str(args.out / f"hist_{tag}.json")]
+        if args.max_minutes:
+            cmd += ["--max-minutes", str(args.max_minutes)]
+        env = {**os.environ, "GALAXY_OUTPUT_DIR": str(args.out / f"run_{tag}"), "PYTHONUNBUFFERED": "1"}
+        runs[tag] = (subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=(args.out / f"{tag}.log").open("w"),
+                                      stderr=subprocess.STDOUT), time.perf_counter())
     walls = {}
     for tag, (proc, started) in runs.items():
         rc = proc.wait()
