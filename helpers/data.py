@@ -120,6 +120,9 @@ def save(path, images, labels, galaxy_id, split, meta, **attrs) -> Path:
         raise ValueError(f"{path}: labels outside 0..{len(CLASSES) - 1}")
     if len(np.unique(galaxy_id)) != n:
         raise ValueError(f"{path}: galaxy ids are not unique")
+    bad = np.flatnonzero(~np.isfinite(images).all(axis=(1, 2)))
+    if len(bad):
+        raise ValueError(f"{path}: {len(bad)} images hold NaN or infinite pixels (first indices {bad[:5].tolist()})")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     try:

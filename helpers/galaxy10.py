@@ -363,7 +363,8 @@ def build_mock(path, n: int, seed: int = MOCK_SEED, workers: int | None = None, 
             f.create_dataset("split", data=split(labels, seed))
             f.create_dataset("meta", data=meta)
             f.attrs.update(source="mock Galaxy10 (GalSim, helpers/galaxy10.py)", seed=seed, n=n,
-                           rgb="i, r, g", lupton=str(LUPTON), rgb_weights=str(RGB_WEIGHTS))
+                           rgb="i, r, g", lupton=str(LUPTON), rgb_weights=str(RGB_WEIGHTS),
+                           generator_version=mock.GENERATOR_VERSION)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -372,12 +373,14 @@ def build_mock(path, n: int, seed: int = MOCK_SEED, workers: int | None = None, 
 
 
 def ensure_mock(n: int, seed: int = MOCK_SEED, progress: bool = True) -> Path:
-    """The cached mock of n galaxies, built on first use (or rebuilt if unreadable)."""
+    """The cached mock of n galaxies, built on first use (rebuilt if unreadable or from another generator)."""
     path = mock_path(n, seed)
     try:
         _, y, extras = read(path, expected_sha256=None)
-        if len(y) == n and extras["attrs"].get("seed") == seed:
+        version = extras["attrs"].get("generator_version")
+        if len(y) == n and extras["attrs"].get("seed") == seed and version == mock.GENERATOR_VERSION:
             return path
+        print(f"{path}: made by mock generator version {version}, this is version {mock.GENERATOR_VERSION}; rebuilding")
     except Galaxy10FileError as e:
         if path.exists():
             print(f"{e}; rebuilding")

@@ -279,8 +279,8 @@ def _disk_light(rng, p: dict, flux: float, hlr: float, n: int, scale: float, dx:
         bar = np.exp(-((xb / (0.9 * r_d)) ** 2 + (yb / (0.22 * r_d)) ** 2) ** 1.5)
         light = light + p["bar_strength"] * 4 * bar * light.max()
     light *= flux / light.sum()
-    if p["knot_fraction"] > 0:  # HII regions: point-like knots placed where the disk light is
-        k = rng.poisson(8 + 40 * p["knot_fraction"])
+    k = rng.poisson(8 + 40 * p["knot_fraction"]) if p["knot_fraction"] > 0 else 0
+    if k > 0:  # HII regions: point-like knots placed where the disk light is (none drawn: no knots)
         w = light.ravel() ** 1.5
         idx = rng.choice(light.size, size=k, p=w / w.sum())
         fluxes = rng.pareto(1.5, k) + 1

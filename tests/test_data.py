@@ -79,6 +79,14 @@ def test_wrong_shape_raises_and_leaves_no_file(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_non_finite_pixels_are_refused(tmp_path):
+    imgs = np.zeros((3, 110, 110))
+    imgs[1, 5, 5] = np.nan  # a NaN stamp would turn every training loss into NaN
+    with pytest.raises(ValueError, match=r"nan\.h5: 1 images hold NaN .*\[1\]"):
+        data.save(tmp_path / "nan.h5", imgs, [0, 1, 2], [1, 2, 3], [0, 0, 2], meta(3))
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_failure_midway_leaves_no_partial_file(tmp_path):
     bad_meta = np.array([object(), object()])  # h5py cannot store it: fails after the file was opened
     with pytest.raises(TypeError):

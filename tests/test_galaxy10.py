@@ -146,3 +146,16 @@ def test_pytorch_trains_on_colour_batches():
     model = models_torch.build_model("C2", 2, 40, channels=3)
     hist = train.fit(model, x[:16], y[:16], x[16:], y[16:], prof, 0, progress=False, batch_fn=galaxy10.torch_batch)
     assert hist.stopped_epoch == 1
+
+
+def test_mock_cache_from_another_generator_version_is_rebuilt(tmp_path, monkeypatch, capsys):
+    import h5py
+    monkeypatch.setattr(galaxy10, "mock_path", lambda n, seed: tmp_path / f"g10_{n}_{seed}.h5")
+    path = galaxy10.ensure_mock(12, seed=2, progress=False)
+    with h5py.File(path, "a") as f:
+        assert f.attrs["generator_version"] == galaxy10.mock.GENERATOR_VERSION
+        f.attrs["generator_version"] = galaxy10.mock.GENERATOR_VERSION - 1
+    assert galaxy10.ensure_mock(12, seed=2, progress=False) == path
+    assert "rebuilding" in capsys.readouterr().out
+    with h5py.File(path) as f:
+        assert f.attrs["generator_version"] == galaxy10.mock.GENERATOR_VERSION
