@@ -85,3 +85,22 @@ def test_broken_file_is_named(tmp_path):
     (tmp_path / "binary.json").write_text("{not json")
     with pytest.raises(ValueError, match="binary.json"):
         report.rows(tmp_path)
+
+
+def test_c2_full_runs_shown_beside_fewer_paper_seeds(tmp_path):
+    pc = per_class(("E", "S0", "Sp", "Irr+Misc"), (0.9, 0.6, 0.9, 0.1))
+    write(tmp_path, "pytorch", [rec("C2", "4way", "paper", 0, 0.88, n_test=2106, per_class=pc)]
+          + [rec("C2", "4way", "full", s, 0.84 + 0.01 * s, n_test=2106, per_class=pc) for s in range(3)]
+          + [rec("C2", "4way", "quick", 0, 0.80, n_test=450, per_class=pc)])
+    acc = [r for r in report.rows(tmp_path) if r[0] == "C2 4-way accuracy"]
+    assert [r[3] for r in acc] == ["mock, `paper`, n_test = 2106", "mock, `full`, n_test = 2106"]
+    assert acc[1][2] == "85.0 ± 1.0 % (3 seeds)"
+
+
+def test_sim_to_real_rows(tmp_path):
+    write(tmp_path, "realism", [
+        {"model": "C2", "scheme": "sim-to-real", "train_set": "mock", "profile": "quick", "balanced_accuracy": 0.757,
+         "ci95": [0.71, 0.80], "auc": 0.849, "n_mock": 1600, "n_test": 300},
+        {"model": "C2", "scheme": "statistics", "ks": {"E|S0/gini": 0.3}}])
+    (row,) = report.rows(tmp_path)
+    assert row[2] == "75.7 % [71, 80], AUC 0.85" and "not shipped" in row[3] and "n_test = 300" in row[3]
