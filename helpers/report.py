@@ -191,14 +191,38 @@ def table(results_dir=None) -> str:
     return "\n".join(lines)
 
 
+BENCH_BEGIN, BENCH_END = "<!-- BENCH:BEGIN (python -m helpers.report) -->", "<!-- BENCH:END -->"
+
+
+def bench_table(results_dir=None) -> str:
+    """The benchmark records (results/bench.json, `make bench` and benchmarks/paper_gpu.py) as a table."""
+    recs = load("bench", results_dir)
+    if not recs:
+        return "_No benchmark yet: run `make bench`._"
+    lines = ["| benchmark | device | batch | measured | target |", "|---|---|---|---|---|"]
+    for r in recs:
+        value = f"{r['value']:.3g}" if abs(r["value"]) < 1000 else f"{r['value']:,.0f}"
+        target = "" if r.get("target") is None else (f"{'>=' if r.get('higher_is_better', True) else '<='} "
+                                                      f"{r['target']:g}")
+        lines.append(f"| {r['name']} | {r['device']} | {r.get('batch') or ''} | {value} {r['unit']} | {target} |")
+    return "\n".join(lines)
+
+
+def _fill(text: str, begin: str, end: str, body: str, path) -> str:
+    if begin not in text or end not in text:
+        raise ValueError(f"{path}: no {begin} ... {end} block to fill")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{body}\n{end}{tail}"
+
+
 def update_readme(path=data.ROOT / "README.md", results_dir=None) -> None:
+    """Fill the RESULTS block (required) and the BENCH block (where the README has one)."""
     path = Path(path)
-    text = path.read_text()
-    if BEGIN not in text or END not in text:
-        raise ValueError(f"{path}: no {BEGIN} ... {END} block to fill")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    path.write_text(f"{head}{BEGIN}\n{table(results_dir)}\n{END}{tail}")
+    text = _fill(path.read_text(), BEGIN, END, table(results_dir), path)
+    if BENCH_BEGIN in text:
+        text = _fill(text, BENCH_BEGIN, BENCH_END, bench_table(results_dir), path)
+    path.write_text(text)
 
 
 if __name__ == "__main__":

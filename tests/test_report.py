@@ -104,3 +104,17 @@ def test_sim_to_real_rows(tmp_path):
         {"model": "C2", "scheme": "statistics", "ks": {"E|S0/gini": 0.3}}])
     (row,) = report.rows(tmp_path)
     assert row[2] == "75.7 % [71, 80], AUC 0.85" and "not shipped" in row[3] and "n_test = 300" in row[3]
+
+
+def test_bench_block(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"a\n{report.BEGIN}\nold\n{report.END}\nb\n{report.BENCH_BEGIN}\nold\n{report.BENCH_END}\nc\n")
+    write(tmp_path, "bench", [{"name": "C2 training", "device": "GPU X", "value": 36867.1, "unit": "images/s",
+                               "target": 20000, "higher_is_better": True, "batch": 400, "notes": ""},
+                              {"name": "pipeline share", "device": "CPU", "value": 0.013, "unit": "fraction",
+                               "target": 0.05, "higher_is_better": False, "batch": 64, "notes": ""}])
+    report.update_readme(readme, tmp_path)
+    text = readme.read_text()
+    assert "| C2 training | GPU X | 400 | 36,867 images/s | >= 20000 |" in text
+    assert "| pipeline share | CPU | 64 | 0.013 fraction | <= 0.05 |" in text
+    assert "old" not in text and text.startswith("a\n") and text.endswith("c\n")
