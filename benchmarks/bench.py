@@ -11,7 +11,6 @@ that they work and write valid records, not the numbers.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -33,12 +32,6 @@ FIELDS = ("name", "device", "value", "unit", "target", "higher_is_better", "batc
 
 def record(name, dev, value, unit, target=None, higher_is_better=True, batch=None, notes="") -> dict:
     return dict(zip(FIELDS, (name, dev, float(value), unit, target, higher_is_better, batch, notes)))
-
-
-def device_label(dev: torch.device) -> str:
-    if dev.type == "cuda":
-        return torch.cuda.get_device_name(0)
-    return f"CPU ({torch.get_num_threads()} threads)"
 
 
 def sync(dev):
@@ -180,7 +173,7 @@ def training_run(n: int, size: int = 50, epochs: int = 1) -> tuple[float, float]
 def cpu_benchmarks(smoke: bool) -> list[dict]:
     dev = torch.device("cpu")
     torch.set_num_threads(os.cpu_count() or 1)
-    where = device_label(dev)
+    where = train.device_name(dev)
     steps = 1 if smoke else 5
     recs = []
     peak = matmul_rate(dev, n=256 if smoke else 2048, reps=2 if smoke else 10)
@@ -235,7 +228,7 @@ def cpu_benchmarks(smoke: bool) -> list[dict]:
 
 def gpu_benchmarks(smoke: bool) -> list[dict]:
     dev = torch.device("cuda")
-    where = device_label(dev)
+    where = train.device_name(dev)
     steps = 3 if smoke else 30
     recs = []
     peak = matmul_rate(dev, torch.bfloat16, n=8192, reps=steps)
@@ -269,13 +262,9 @@ def gpu_benchmarks(smoke: bool) -> list[dict]:
 
 def merge(path: Path, recs: list[dict]) -> list[dict]:
     """Replace records of the same (name, device), keep the others; written atomically."""
-    old = json.loads(path.read_text()) if path.exists() else []
     keys = {(r["name"], r["device"]) for r in recs}
-    out = [r for r in old if (r["name"], r["device"]) not in keys] + recs
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(out, indent=1))
-    os.replace(tmp, path)
+    out = [r for r in evaluate.read_records(path) if (r["name"], r["device"]) not in keys] + recs
+    evaluate.write_json(path, out)
     return out
 
 

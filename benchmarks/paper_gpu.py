@@ -29,6 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import record  # noqa: E402  (benchmarks/ is this script's folder, first on sys.path)
 from helpers import data, prepare, train  # noqa: E402
 
 
@@ -89,21 +90,22 @@ def main(argv=None) -> int:
             continue
         rec = json.loads(res.read_text())[0]
         records.append(rec)
-        histories.update(json.loads(hist.read_text()))
-        h = next(iter(json.loads(hist.read_text()).values()))
+        run_histories = json.loads(hist.read_text())
+        histories.update(run_histories)
+        h = next(iter(run_histories.values()))
         per_epoch = float(np.median(h["epoch_seconds"]))
         rate = rec["n_train"] * (data.N_VIEWS if prof.augment == "all-views" else 1) / per_epoch
         note = (f"{len(runs)} runs side by side on one GPU; {rec['epochs']} epochs ({rec['stop_reason']}), "
                 f"best {rec['best_epoch']}; {walls[tag]:.0f} s end to end (start, training, testing with TTA)")
-        bench.append({"name": f"{prof.name} profile C2 {tag}: epoch time", "device": where, "value": per_epoch,
-                      "unit": "s", "target": None, "higher_is_better": False, "batch": 400, "notes": note})
-        bench.append({"name": f"{prof.name} profile C2 {tag}: training images/s", "device": where, "value": rate,
-                      "unit": "images/s", "target": None, "higher_is_better": True, "batch": 400, "notes": note})
+        bench.append(record(f"{prof.name} profile C2 {tag}: epoch time", where, per_epoch, "s",
+                            higher_is_better=False, batch=prof.batch_size, notes=note))
+        bench.append(record(f"{prof.name} profile C2 {tag}: training images/s", where, rate, "images/s",
+                            batch=prof.batch_size, notes=note))
     if bench:
         total = sum(b["value"] for b in bench if b["unit"] == "images/s")
-        bench.append({"name": f"{prof.name} profile, all runs together: training images/s", "device": where, "value": total,
-                      "unit": "images/s", "target": 20000, "higher_is_better": True, "batch": 400,
-                      "notes": f"{len(records)} C2 trainings at once ({prof.augment}), bf16, channels-last"})
+        bench.append(record(f"{prof.name} profile, all runs together: training images/s", where, total, "images/s",
+                            20000, batch=prof.batch_size,
+                            notes=f"{len(records)} C2 trainings at once ({prof.augment}), bf16, channels-last"))
     log = args.out / "gpu_log.csv"
     if log.exists() and log.stat().st_size:
         util = []
@@ -116,9 +118,8 @@ def main(argv=None) -> int:
             except (ValueError, IndexError):
                 continue
         if util:
-            bench.append({"name": f"GPU utilisation during the {prof.name}-profile runs", "device": where,
-                          "value": float(np.mean(util)), "unit": "%", "target": None, "higher_is_better": True,
-                          "batch": 400, "notes": f"nvidia-smi, {len(util)} samples; median {np.median(util):.0f} %"})
+            bench.append(record(f"GPU utilisation during the {prof.name}-profile runs", where, np.mean(util), "%",
+                                batch=prof.batch_size, notes=f"nvidia-smi, {len(util)} samples; median {np.median(util):.0f} %"))
     for name, obj in ((f"pytorch_{prof.name}.json", records), (f"pytorch_{prof.name}_histories.json", histories),
                       (f"bench_{prof.name}_runs.json", bench)):
         (args.out / name).write_text(json.dumps(obj, indent=1))

@@ -164,22 +164,34 @@ def write_results(topic: str, records, results_dir=None) -> Path:
         missing = [k for k in RECORD_KEY if k not in r]
         if missing:
             raise ValueError(f"record for {path} lacks {missing}: {str(r)[:200]}")
-    stored = []
-    if path.exists():
-        try:
-            stored = json.loads(path.read_text())
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path}: not valid JSON ({e}); fix or delete it") from e
-        if not isinstance(stored, list):
-            raise ValueError(f"{path}: expected a JSON list of records, found {type(stored).__name__}")
+    stored = read_records(path)
     key = lambda r: tuple(json.dumps(r.get(k)) for k in RECORD_KEY)
     merged = {key(r): r for r in stored}
     merged.update({key(r): r for r in records})
-    text = json.dumps(sorted(merged.values(), key=_sort_key), indent=1, allow_nan=False) + "\n"
+    return write_json(path, sorted(merged.values(), key=_sort_key))
+
+
+def read_records(path) -> list[dict]:
+    """The JSON list of records in ``path``; [] when it does not exist, a clear error when it is not a list."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    try:
+        records = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not valid JSON ({e}); fix or delete it, or rerun what writes it") from e
+    if not isinstance(records, list):
+        raise ValueError(f"{path}: expected a JSON list of records, found {type(records).__name__}")
+    return records
+
+
+def write_json(path, obj) -> Path:
+    """Write ``obj`` as JSON to ``<path>.tmp``, then rename: a crash never leaves half a file."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     try:
-        tmp.write_text(text)
+        tmp.write_text(json.dumps(obj, indent=1, allow_nan=False) + "\n")
         os.replace(tmp, path)
     finally:
         if tmp.exists():

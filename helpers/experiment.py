@@ -83,10 +83,7 @@ def merge_histories(path: Path, histories: dict) -> None:
     """Add or replace learning curves in a JSON file {label: History.to_dict()}, written atomically."""
     path = Path(path)
     old = json.loads(path.read_text()) if path.exists() else {}
-    old.update(histories)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(old, indent=1))
-    os.replace(tmp, path)
+    evaluate.write_json(path, {**old, **histories})
 
 
 if __name__ == "__main__":

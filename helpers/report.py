@@ -12,13 +12,13 @@ profile and number of test galaxies each number comes from.
 """
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
 from . import data, paper
+from .evaluate import read_records
 from .classes import scheme_classes
 
 BEGIN, END = "<!-- RESULTS:BEGIN (python -m helpers.report) -->", "<!-- RESULTS:END -->"
@@ -29,16 +29,7 @@ VARIANT_FIELDS = ("framework", "mapping", "strategy", "channels")
 
 def load(topic: str, results_dir=None) -> list[dict]:
     """The records of ``results/<topic>.json``; [] when the file does not exist (yet)."""
-    path = Path(results_dir or data.RESULTS_DIR) / f"{topic}.json"
-    if not path.exists():
-        return []
-    try:
-        records = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: not valid JSON ({e}); fix it or rerun the notebook that writes it") from e
-    if not isinstance(records, list):
-        raise ValueError(f"{path}: expected a JSON list of records, found {type(records).__name__}")
-    return records
+    return read_records(Path(results_dir or data.RESULTS_DIR) / f"{topic}.json")
 
 
 def _fmt(values) -> str:

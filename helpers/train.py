@@ -83,10 +83,11 @@ def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def device_name() -> str:
-    """What :func:`device` is, in words, for the records: the GPU's name or the CPU's thread count."""
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name(0)
+def device_name(dev: torch.device | None = None) -> str:
+    """``dev`` (default :func:`device`) in words, for the records: the GPU's name or the CPU's thread count."""
+    dev = dev or device()
+    if dev.type == "cuda":
+        return torch.cuda.get_device_name(dev)
     return f"CPU, {torch.get_num_threads()} threads"
 
 
