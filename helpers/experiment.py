@@ -22,8 +22,9 @@ from . import data, evaluate, models_torch, prepare, train
 from .classes import relabel, scheme_classes
 
 
-def checkpoint_path(dataset: str, profile: train.Profile, model: str, scheme: str, seed: int) -> Path:
-    return data.ROOT / "checkpoints" / f"{dataset}_{profile.name}_{model}_{scheme}_seed{seed}.pt"
+def checkpoint_path(dataset: str, profile: train.Profile, model: str, scheme: str, seed: int, root=None) -> Path:
+    """``<root>/checkpoints/{dataset}_{profile}_{model}_{scheme}_seed{seed}.pt`` (root: the repository)."""
+    return Path(root or data.ROOT) / "checkpoints" / f"{dataset}_{profile.name}_{model}_{scheme}_seed{seed}.pt"
 
 
 def run(model_name: str, scheme: str, images: np.ndarray, labels: np.ndarray, split: np.ndarray,

@@ -324,7 +324,7 @@ def checkpoint_path(root, dataset: str, profile, scheme: str, seed: int) -> Path
     """
     if scheme in ("3way", "4way"):
         from .experiment import checkpoint_path as direct_path
-        return direct_path(dataset, profile, "C2", scheme, seed)
+        return direct_path(dataset, profile, "C2", scheme, seed, root)
     return Path(root) / "checkpoints" / f"{dataset}_{profile.name}_C2_{slug(scheme)}_max{profile.max_epochs}ep_seed{seed}.pt"
 
 

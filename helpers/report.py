@@ -91,13 +91,19 @@ def pytorch_rows(records: list[dict]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def _accuracy_and_balanced(rs: list[dict]) -> str:
+    """Accuracy (mean ± sd over seeds), then the mean balanced accuracy where every record has one."""
+    out = _fmt([r["accuracy"] for r in rs])
+    if all("balanced_accuracy" in r for r in rs):
+        out += f", balanced {100 * np.mean([r['balanced_accuracy'] for r in rs]):.1f} %"
+    return out
+
+
 def binary_rows(records: list[dict]) -> list[tuple[str, str, str, str]]:
     """One row per binary scheme (e.g. 'E-vs-Sp'): accuracy, balanced accuracy and AUC."""
     rows = []
     for (model, scheme, _, variant), rs in most_faithful(records).items():
-        ours = _fmt([r["accuracy"] for r in rs])
-        if all("balanced_accuracy" in r for r in rs):
-            ours += f", balanced {100 * np.mean([r['balanced_accuracy'] for r in rs]):.1f} %"
+        ours = _accuracy_and_balanced(rs)
         if all(r.get("auc") is not None for r in rs):
             ours += f", AUC {np.mean([r['auc'] for r in rs]):.3f}"
         pair = str(scheme).replace("-vs-", " vs ").replace("|", "+")
@@ -120,9 +126,7 @@ def galaxy10_rows(records: list[dict]) -> list[tuple[str, str, str, str]]:
     """The Galaxy10 extension: the paper did not use Galaxy10, so its column is empty."""
     rows = []
     for (model, scheme, _, variant), rs in most_faithful(records).items():
-        ours = _fmt([r["accuracy"] for r in rs])
-        if all("balanced_accuracy" in r for r in rs):
-            ours += f", balanced {100 * np.mean([r['balanced_accuracy'] for r in rs]):.1f} %"
+        ours = _accuracy_and_balanced(rs)
         said = f"{model} {scheme}"  # variant fields the model or scheme name already spells are not repeated
         extra = ", ".join(v for v in variant.split(", ") if v and v.split(" ", 1)[-1] not in said)
         name = f"Galaxy10 {model} {scheme}" + (f" ({extra})" if extra else "")
