@@ -143,7 +143,7 @@ def generation_rate(n: int, workers: int) -> float:
 
 
 CHILD = """
-import resource, sys, time, numpy as np
+import sys, numpy as np
 sys.path.insert(0, {root!r})
 from helpers import models_torch, train
 n, size, epochs = {n}, {size}, {epochs}
@@ -155,7 +155,9 @@ prof = train.Profile("bench", n, size, 64, 1e-3, epochs, epochs, "random-view", 
 train.seed_everything(0)
 model = models_torch.build_model("C2", 4, size)
 h = train.fit(model, images[:cut], labels[:cut], images[cut:], labels[cut:], prof, 0, progress=False)
-print(min(h.epoch_seconds), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+# VmHWM, not getrusage's maxrss: that one keeps the parent's peak across fork and exec
+hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
+print(min(h.epoch_seconds), int(hwm.split()[1]) / 1024)
 """
 
 
@@ -170,39 +172,76 @@ def training_run(n: int, size: int = 50, epochs: int = 1) -> tuple[float, float]
 
 # ----------------------------------------------------------------------------- the run
 
+def default_allocator_rate(name: str, batch: int, steps: int) -> float:
+    """:func:`train_step_rate` (float32) in a fresh process whose glibc keeps its defaults: the
+    baseline of :func:`train.keep_freed_memory`, which this process has switched on."""
+    code = (f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'benchmarks')!r}]; import bench, torch; "
+            f"torch.set_num_threads({torch.get_num_threads()}); "
+            f"print(bench.train_step_rate({name!r}, {batch}, torch.device('cpu'), {steps}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.split()[-1])
+
+
 def cpu_benchmarks(smoke: bool) -> list[dict]:
     dev = torch.device("cpu")
     torch.set_num_threads(os.cpu_count() or 1)
     where = train.device_name(dev)
     steps = 1 if smoke else 5
+    batches = (8,) if smoke else (64, 400)
     recs = []
-    peak = matmul_rate(dev, n=256 if smoke else 2048, reps=2 if smoke else 10)
-    recs.append(record("float32 matrix product 2048^3", where, peak, "GFLOP/s", notes="the peak the training is held against"))
+    baseline = default_allocator_rate("C2", batches[-1], steps)
+    train.keep_freed_memory()
+    engine_bf16 = train.bfloat16_enabled(dev)
+    precisions = {"float32": False, "bfloat16": True} if engine_bf16 or smoke else {"float32": False}
+    n = 256 if smoke else 2048
+    peaks = {label: matmul_rate(dev, torch.bfloat16 if bf16 else torch.float32, n=n, reps=2 if smoke else 10)
+             for label, bf16 in precisions.items()}
+    for label, peak in peaks.items():
+        recs.append(record(f"{label} matrix product 2048^3", where, peak, "GFLOP/s",
+                           notes=f"the peak {label} training is held against"))
     for name in ("C1", "C2"):
         flops = models_torch.training_flops(models_torch.build_model(name, 4, 100))
-        for batch in ((8,) if smoke else (64, 400)):
-            rate = train_step_rate(name, batch, dev, steps)
-            target = 85 if (name == "C2" and batch == 400) else None
-            recs.append(record(f"{name} training, 100x100, channels-last", where, rate, "images/s", target, batch=batch))
-            recs.append(record(f"{name} training, fraction of matmul peak", where, rate * flops / 1e9 / peak, "fraction",
-                               0.85 if target else None, batch=batch,
-                               notes=f"{flops / 1e9:.2f} GFLOP per image (layer shapes, x3 for backward)"))
-        if name == "C2" and not smoke:
-            rate = train_step_rate(name, 400, dev, steps, layout=torch.contiguous_format)
-            recs.append(record("C2 training, 100x100, contiguous (NCHW)", where, rate, "images/s", batch=400))
-    keras_rate = keras_step_rate(8 if smoke else 400, steps)
+        for label, bf16 in precisions.items():
+            engine = bf16 == engine_bf16
+            for batch in batches:
+                rate = train_step_rate(name, batch, dev, steps, bf16=bf16)
+                target = name == "C2" and batch == batches[-1]
+                tag = f"{name} training, 100x100, {label}, channels-last"
+                why = "the training engine's precision here" if engine else "not the engine's precision here"
+                recs.append(record(tag, where, rate, "images/s", 85 if target else None, batch=batch, notes=why))
+                recs.append(record(f"{name} training, {label}, fraction of the {label} matmul", where,
+                                   rate * flops / 1e9 / peaks[label], "fraction", 0.85 if target else None, batch=batch,
+                                   notes=f"{flops / 1e9:.2f} GFLOP per image (layer shapes, x3 for backward)"))
+    batch = batches[-1]
+    recs.append(record("C2 training, 100x100, float32, glibc's default allocator", where, baseline, "images/s",
+                       batch=batch, notes="a fresh process without train.keep_freed_memory: every large "
+                                          "activation mapped and zeroed anew each step"))
+    if not smoke:
+        rate = train_step_rate("C2", batch, dev, steps, layout=torch.contiguous_format)
+        recs.append(record("C2 training, 100x100, float32, contiguous (NCHW)", where, rate, "images/s", batch=batch))
+    if not smoke:  # a compilation takes a minute on two cores
+        t0 = time.perf_counter()
+        try:
+            rate = train_step_rate("C2", batch, dev, steps, bf16=engine_bf16, compile_model=True)
+            recs.append(record(f"C2 training, 100x100, {'bfloat16' if engine_bf16 else 'float32'}, torch.compile",
+                               where, rate, "images/s", batch=batch, notes=f"{time.perf_counter() - t0:.0f} s "
+                               "with the compilation, which every process and batch shape pays again"))
+        except Exception as e:  # torch.compile needs a working C++ compiler
+            print(f"C2 torch.compile on the CPU failed ({type(e).__name__}: {e})")
+    keras_rate = keras_step_rate(batch, steps)
     if keras_rate is not None:
-        recs.append(record("C2 training in Keras (TensorFlow), 100x100", where, keras_rate, "images/s",
-                           batch=8 if smoke else 400, notes="same threads; compare with the PyTorch C2 above"))
+        recs.append(record("C2 training in Keras (TensorFlow), 100x100, float32", where, keras_rate, "images/s",
+                           batch=batch, notes="same threads; compare with the PyTorch float32 C2 above"))
 
     n = 64 if smoke else 2000
     images = data.normalise(np.random.default_rng(0).normal(size=(n, data.STAMP, data.STAMP)).astype(np.float32) + 1)
     for batch, size in (((8, 100),) if smoke else ((64, 50), (400, 100))):
         bps = pipeline_rate(images, batch, dev, 3 if smoke else 20, size)
-        step = batch / train_step_rate("C2", batch, dev, steps, input_size=size)
+        step = batch / train_step_rate("C2", batch, dev, steps, input_size=size, bf16=engine_bf16)
         recs.append(record(f"data pipeline, {size}x{size} random views", where, bps, "batches/s", batch=batch))
         recs.append(record(f"data pipeline share of a C2 step, {size}x{size}", where, (1 / bps) / (1 / bps + step),
-                           "fraction", 0.05, higher_is_better=False, batch=batch))
+                           "fraction", 0.05, higher_is_better=False, batch=batch,
+                           notes=f"a {'bfloat16' if engine_bf16 else 'float32'} step, as the engine trains here"))
     naive = naive_loader_rate(images[:16 if smoke else 500], 64 if not smoke else 8, 1 if smoke else 3)
     ours = pipeline_rate(images[:16 if smoke else 500], 64 if not smoke else 8, dev, 3, 100)
     recs.append(record("data pipeline vs naive text loader (same galaxies)", where, ours / naive, "x faster",

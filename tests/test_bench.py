@@ -28,5 +28,6 @@ def test_bench_smoke_writes_valid_records(tmp_path):
     assert len(recs) >= 12 and all(set(r) == FIELDS for r in recs)
     assert any("matrix product" in n for n in names) and any("C2 training" in n for n in names)
     assert any("naive text loader" in n for n in names) and any("peak RSS" in n for n in names)
+    assert any("default allocator" in n for n in names) and any("bfloat16 matmul" in n for n in names)
     assert all(isinstance(r["value"], float) and r["value"] == r["value"] for r in recs[1:])  # no NaN
     assert all(r["notes"].startswith("smoke run") for r in recs[1:])

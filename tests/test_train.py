@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import data
+from helpers import data, train
 from helpers.models_torch import build_model
 from helpers.train import PROFILES, Profile, epoch_plan, fit, make_batch, profile, seed_everything
 
@@ -60,7 +60,7 @@ def test_make_batch_shapes_and_centre_view():
     assert data.CENTRE_VIEW == 32
     centre = images[1, 5:105, 5:105]
     np.testing.assert_array_equal(x100[1, 0].numpy(), centre)
-    np.testing.assert_allclose(x50[1, 0].numpy(), centre.reshape(50, 2, 50, 2).mean(axis=(1, 3)), rtol=1e-6)
+    np.testing.assert_allclose(x50[1, 0].numpy(), centre.reshape(50, 2, 50, 2).mean(axis=(1, 3)), rtol=1e-6, atol=1e-6)
     assert make_batch(images, idx, data.CENTRE_VIEW, 100).shape == (3, 1, 100, 100)  # one view for all
     with pytest.raises(ValueError, match="divide"):
         make_batch(images, idx, views, 30)
@@ -99,7 +99,43 @@ def test_epoch_plan():
     assert not np.array_equal(epoch_plan(50, "random-view", 0, 0)[0], epoch_plan(50, "random-view", 0, 1)[0])
 
 
-def test_same_seed_same_weights(tiny_data):
+@pytest.fixture(params=["float32", "bfloat16"])
+def precision(request, monkeypatch):
+    """Both precisions the CPU may train in (``PRECISION``): each must be reproducible."""
+    monkeypatch.setenv("PRECISION", request.param)
+    return request.param
+
+
+def test_precision_choice(monkeypatch):
+    cpu = torch.device("cpu")
+    for choice, expected in (("float32", False), ("bfloat16", True)):
+        monkeypatch.setenv("PRECISION", choice)
+        assert train.bfloat16_enabled(cpu) is expected and train.autocast(cpu).fast_dtype == torch.bfloat16
+        with train.autocast(cpu):
+            out = torch.ones(2, 2) @ torch.ones(2, 2)
+        assert out.dtype == (torch.bfloat16 if expected else torch.float32)
+    monkeypatch.setenv("PRECISION", "auto")
+    native = torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
+    assert train.bfloat16_enabled(cpu) is native
+    monkeypatch.setenv("PRECISION", "half")
+    with pytest.raises(ValueError, match="PRECISION"):
+        train.bfloat16_enabled(cpu)
+
+
+def test_freed_memory_is_kept():
+    """Once the heap has grown, allocating a large tensor again costs (almost) no page faults: by
+    default glibc would map and unmap it every time, 16384 faults for 64 MB."""
+    import resource
+    assert train.keep_freed_memory() and train.keep_freed_memory()  # idempotent
+    faults = []
+    for _ in range(8):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        torch.empty(64 << 20, dtype=torch.uint8).fill_(1)  # freed at once
+        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    assert max(faults[-3:]) < 1000, faults
+
+
+def test_same_seed_same_weights(tiny_data, precision):
     a, ha = train_once(tiny_data)
     b, hb = train_once(tiny_data)
     assert same_weights(a, b)
@@ -108,7 +144,7 @@ def test_same_seed_same_weights(tiny_data):
     assert ha.train_seconds > 0 and len(ha.epoch_seconds) == 2
 
 
-def test_resume_equals_straight_run(tiny_data, tmp_path):
+def test_resume_equals_straight_run(tiny_data, tmp_path, precision):
     straight_ck, ck = tmp_path / "straight.pt", tmp_path / "ck.pt"
     straight, h_straight = train_once(tiny_data, checkpoint_path=straight_ck)
 
