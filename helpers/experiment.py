@@ -23,8 +23,9 @@ from .classes import relabel, scheme_classes
 
 
 def checkpoint_path(dataset: str, profile: train.Profile, model: str, scheme: str, seed: int, root=None) -> Path:
-    """``<root>/checkpoints/{dataset}_{profile}_{model}_{scheme}_seed{seed}.pt`` (root: the repository)."""
-    return Path(root or data.ROOT) / "checkpoints" / f"{dataset}_{profile.name}_{model}_{scheme}_seed{seed}.pt"
+    """``<root>/checkpoints/{dataset}_{profile}_{model}_{scheme}_seed{seed}.pt``; root defaults to where
+    the notebooks write (``data.OUTPUT_DIR``: the repository, or a test run's own folder)."""
+    return Path(root or data.OUTPUT_DIR) / "checkpoints" / f"{dataset}_{profile.name}_{model}_{scheme}_seed{seed}.pt"
 
 
 def run(model_name: str, scheme: str, images: np.ndarray, labels: np.ndarray, split: np.ndarray,

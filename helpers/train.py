@@ -308,10 +308,11 @@ def _profile_dict(p: Profile) -> dict:
     return {**asdict(p), "seeds": list(p.seeds)}  # lists survive torch.save/load as they were
 
 
-def _fingerprint(model: nn.Module, train_images, train_labels, val_labels) -> str:
-    """A short hash of the network's shape and of the data (labels, every 64th image in full)."""
+def _fingerprint(model: nn.Module, train_images, train_labels, val_labels, bf16: bool) -> str:
+    """A short hash of the network's shape, the precision it trains in and the data (labels, every
+    64th image in full)."""
     h = hashlib.sha1()
-    h.update(repr([(k, tuple(v.shape)) for k, v in model.state_dict().items()]).encode())
+    h.update(repr([(k, tuple(v.shape)) for k, v in model.state_dict().items()] + [bf16]).encode())
     for arr in (train_labels, val_labels, train_images[::64]):
         h.update(np.ascontiguousarray(arr).tobytes())
     return h.hexdigest()[:16]
@@ -368,15 +369,15 @@ def fit(model: nn.Module, train_images: np.ndarray, train_labels: np.ndarray,
     history = History()
     best_state, best_loss, bad_epochs, start, done = _cpu_state(model), float("inf"), 0, 0, False
     checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
-    fingerprint = _fingerprint(model, train_images, train_labels, val_labels)
+    fingerprint = _fingerprint(model, train_images, train_labels, val_labels, bfloat16_enabled(dev))
     if checkpoint_path and checkpoint_path.exists():
         try:
             ck = torch.load(checkpoint_path, map_location=dev, weights_only=True)
         except Exception as e:  # truncated or foreign file: say which, and what to do
             raise ValueError(f"{checkpoint_path}: not a readable checkpoint ({e}); delete it to start afresh") from e
     if checkpoint_path and checkpoint_path.exists() and ck.get("fingerprint") != fingerprint:
-        # Same name, other data or network (a regenerated mock set, say): a stale run, not one to resume.
-        print(f"{checkpoint_path}: made from other data or another network; training afresh")
+        # Same name, other data, network or precision (a regenerated mock set, say): a stale run.
+        print(f"{checkpoint_path}: made from other data, another network or precision; training afresh")
     elif checkpoint_path and checkpoint_path.exists():
         if ck["seed"] != seed or ck["profile"] != _profile_dict(profile):
             raise ValueError(f"{checkpoint_path}: written for seed {ck['seed']} and profile {ck['profile']}, "
