@@ -24,11 +24,6 @@ galaxy is seen in different orientations and crops, not as identical copies. The
 used only for early stopping, is balanced the same way (see :func:`train_binary`); the test set
 never is.
 
-Batch normalisation
--------------------
-:func:`recalibrate_batchnorm` recomputes the running statistics of a trained network with its final
-weights. The binary networks of the CPU profiles need it (a few hundred optimiser steps leave the
-running averages behind the weights); it belongs in ``train.fit`` eventually, before each validation.
 """
 from __future__ import annotations
 
@@ -386,46 +381,6 @@ def train_direct(scheme: str, images, labels, split, profile, seed: int, checkpo
     tr, va = part == SPLITS.index("train"), part == SPLITS.index("val")
     model, history = fit_c2(x[tr], y[tr], x[va], y[va], int(y.max()) + 1, profile, seed, checkpoint, progress)
     return Fit(model, history, np.flatnonzero(mask)[tr])
-
-
-def recalibrate_batchnorm(model, images, idx, profile, seed: int = 0) -> None:
-    """Recompute every batch-normalisation layer's running mean and variance with the final weights
-    ("precise BN"; Wu & Johnson 2021), in place; the model is left in eval mode.
-
-    During training each layer keeps an exponential average (momentum 0.1, i.e. over the last ten
-    or so batches) of statistics computed while the weights were still moving. With a learning rate
-    of 1e-3 and a few hundred steps, as in the CPU profiles, that average lags the weights, and in
-    evaluation mode the network's probabilities shift although its ranking of galaxies hardly moves
-    (AUC unchanged): a binary C2 may call most galaxies one class. Here the statistics are averaged
-    afresh over the training entries ``idx`` (indices into ``images``; one random view each, seeded,
-    in batches of the profile's size, as in training), without any weight changing.
-    """
-    import torch
-    from torch import nn
-
-    from .train import make_batch, memory_format
-    layers = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if not layers:
-        return
-    dev = next(model.parameters()).device
-    fmt = memory_format(dev)
-    momenta = [m.momentum for m in layers]
-    rng = np.random.default_rng([seed, 40])
-    order = np.asarray(idx)[rng.permutation(len(idx))]
-    views = rng.integers(0, 40, len(order))
-    try:
-        for m in layers:
-            m.reset_running_stats()
-            m.momentum = None  # cumulative average over the batches below
-        model.train()
-        with torch.no_grad():
-            for start in range(0, len(order), profile.batch_size):
-                sl = slice(start, start + profile.batch_size)
-                model(make_batch(images, order[sl], views[sl], profile.input_size).to(dev, memory_format=fmt))
-    finally:
-        for m, momentum in zip(layers, momenta):
-            m.momentum = momentum
-        model.eval()
 
 
 def take(p_b: dict, idx) -> dict:

@@ -255,6 +255,48 @@ def class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
     return len(labels) / (n_classes * counts)
 
 
+# ----------------------------------------------------------------------------- batch normalisation
+
+PRECISE_BN_GALAXIES = 1024  # training galaxies over which the statistics are recomputed each epoch
+
+
+def recalibrate_batchnorm(model: nn.Module, images, idx, input_size: int, batch_size: int,
+                          rng: np.random.Generator, batch_fn=make_batch) -> None:
+    """Recompute every batch-normalisation layer's running mean and variance with the current
+    weights ("precise BN"; Wu & Johnson 2021), in place; the model is left in eval mode.
+
+    During training each layer keeps an exponential average (momentum 0.1, i.e. over the last ten
+    or so batches) of statistics computed while the weights were still moving. With a learning rate
+    of 1e-3 and a few hundred steps, as in the CPU profiles, that average lags the weights: in
+    evaluation mode the network's probabilities shift although its ranking of galaxies hardly moves,
+    the validation loss jumps from epoch to epoch and early stopping keeps the wrong epoch. Here the
+    statistics are averaged afresh over the galaxies ``idx`` (one random view each, drawn from
+    ``rng``, in batches as in training), without any weight changing. :func:`fit` does this before
+    every validation, so the weights it keeps carry statistics that belong to them.
+    """
+    layers = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not layers:
+        return
+    dev = next(model.parameters()).device
+    fmt = memory_format(dev)
+    idx = np.asarray(idx)
+    views = rng.integers(0, data.N_VIEWS, len(idx))
+    momenta = [m.momentum for m in layers]
+    try:
+        for m in layers:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the batches below
+        model.train()
+        with torch.no_grad(), autocast(dev):
+            for start in range(0, len(idx), batch_size):
+                sl = slice(start, start + batch_size)
+                model(batch_fn(images, idx[sl], views[sl], input_size).to(dev, memory_format=fmt))
+    finally:
+        for m, momentum in zip(layers, momenta):
+            m.momentum = momentum
+        model.eval()
+
+
 # ----------------------------------------------------------------------------- fitting
 
 @dataclass
@@ -308,11 +350,16 @@ def _profile_dict(p: Profile) -> dict:
     return {**asdict(p), "seeds": list(p.seeds)}  # lists survive torch.save/load as they were
 
 
+# Bumped when the engine changes what a finished checkpoint holds (2: batch-norm statistics
+# recomputed before every validation), so that older checkpoints are retrained, not reused.
+ENGINE_VERSION = 2
+
+
 def _fingerprint(model: nn.Module, train_images, train_labels, val_labels, bf16: bool) -> str:
-    """A short hash of the network's shape, the precision it trains in and the data (labels, every
-    64th image in full)."""
+    """A short hash of the network's shape, the engine's version, the precision it trains in and the
+    data (labels, every 64th image in full)."""
     h = hashlib.sha1()
-    h.update(repr([(k, tuple(v.shape)) for k, v in model.state_dict().items()] + [bf16]).encode())
+    h.update(repr([(k, tuple(v.shape)) for k, v in model.state_dict().items()] + [ENGINE_VERSION, bf16]).encode())
     for arr in (train_labels, val_labels, train_images[::64]):
         h.update(np.ascontiguousarray(arr).tobytes())
     return h.hexdigest()[:16]
@@ -330,7 +377,9 @@ def fit(model: nn.Module, train_images: np.ndarray, train_labels: np.ndarray,
     """Train ``model`` in place with Adam and cross-entropy; stop early on the validation loss.
 
     Images are normalised (N, 110, 110) stamps, labels integers 0..k-1. Every epoch draws its views
-    as ``profile.augment`` says and is validated on the centre view of each validation galaxy. When
+    as ``profile.augment`` says and is validated on the centre view of each validation galaxy, after
+    the batch-normalisation statistics are recomputed with the epoch's weights on up to
+    ``PRECISE_BN_GALAXIES`` training galaxies (:func:`recalibrate_batchnorm`). When
     the validation loss has not fallen for ``profile.patience`` epochs, training stops and the
     weights of the best epoch are restored. With ``profile.class_weights == 'balanced'`` the loss
     (training and validation alike, so that early stopping watches what is optimised) weighs each
@@ -376,8 +425,8 @@ def fit(model: nn.Module, train_images: np.ndarray, train_labels: np.ndarray,
         except Exception as e:  # truncated or foreign file: say which, and what to do
             raise ValueError(f"{checkpoint_path}: not a readable checkpoint ({e}); delete it to start afresh") from e
     if checkpoint_path and checkpoint_path.exists() and ck.get("fingerprint") != fingerprint:
-        # Same name, other data, network or precision (a regenerated mock set, say): a stale run.
-        print(f"{checkpoint_path}: made from other data, another network or precision; training afresh")
+        # Same name, other data, network, engine or precision (a regenerated mock set, say): a stale run.
+        print(f"{checkpoint_path}: made from other data, another network, engine or precision; training afresh")
     elif checkpoint_path and checkpoint_path.exists():
         if ck["seed"] != seed or ck["profile"] != _profile_dict(profile):
             raise ValueError(f"{checkpoint_path}: written for seed {ck['seed']} and profile {ck['profile']}, "
@@ -424,6 +473,10 @@ def fit(model: nn.Module, train_images: np.ndarray, train_labels: np.ndarray,
                 bar.set_postfix(loss=f"{loss_sum.item() / seen:.4f}", acc=f"{correct.item() / seen:.3f}")
         seen = len(order)
         train_loss, train_acc = loss_sum.item() / seen, correct.item() / seen
+        # The same galaxies, views and batches every epoch: the statistics depend on the weights alone.
+        rng = np.random.default_rng([seed, 1])
+        subset = rng.permutation(len(train_labels))[:PRECISE_BN_GALAXIES]
+        recalibrate_batchnorm(model, train_x, subset, profile.input_size, profile.batch_size, rng, batch_fn)
         val_loss, val_acc = _evaluate(model, val_x, val_labels, profile.input_size, weight, dev, fmt,
                                       max(profile.batch_size, 256), batch_fn)
         bar.set_postfix(loss=f"{train_loss:.4f}", acc=f"{train_acc:.3f}",

@@ -174,28 +174,6 @@ def test_combined_predictions_names_and_networks():
     assert priors["E-vs-Sp"][0] == pytest.approx(0.75)
 
 
-def test_recalibrate_batchnorm_gives_exact_batch_statistics():
-    """Constant stamps look the same in all 40 views, so the first layer's statistics are known."""
-    import torch
-    from helpers.models_torch import build_model
-    from helpers.train import make_batch
-    torch.manual_seed(0)
-    model = build_model("C2", 2, input_size=50)
-    images = np.repeat(np.linspace(-1, 1, 8, dtype=np.float32), data.STAMP ** 2).reshape(8, data.STAMP, data.STAMP)
-    prof = replace(PROFILES["smoke"], batch_size=8)
-    bn = model.features[1]
-    bn.running_mean.fill_(5.0)
-    h.recalibrate_batchnorm(model, images, np.arange(8), prof, seed=0)
-    assert not model.training and bn.momentum == 0.1
-    with torch.no_grad():
-        z = model.features[0](make_batch(images, np.arange(8), data.CENTRE_VIEW, 50))
-    torch.testing.assert_close(bn.running_mean, z.mean(dim=(0, 2, 3)), rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(bn.running_var, z.var(dim=(0, 2, 3), unbiased=True), rtol=1e-3, atol=1e-5)
-    first = {k: v.clone() for k, v in model.state_dict().items()}
-    h.recalibrate_batchnorm(model, images, np.arange(8), prof, seed=0)  # idempotent, whatever came before
-    assert all(torch.equal(first[k], v) for k, v in model.state_dict().items())
-
-
 def test_balanced_accuracy_interval():
     cm = np.array([[90, 10], [2, 8]])
     lo, hi = h.balanced_accuracy_ci(cm)

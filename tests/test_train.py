@@ -168,10 +168,13 @@ def test_resume_equals_straight_run(tiny_data, tmp_path, precision):
         train_once(tiny_data, seed=1, checkpoint_path=ck)
 
 
-def test_early_stopping_restores_best(tiny_data):
-    # lr 0: the validation loss never falls below epoch 1's, so training stops after `patience` more
-    prof = replace(TINY, lr=0.0, max_epochs=5, patience=1)
-    model, h = train_once(tiny_data, prof)
+def test_early_stopping_restores_best():
+    # lr 0, on stamps that look the same in every view and in one batch (so the recomputed batch-norm
+    # statistics do not change either): the validation loss never falls below epoch 1's, and
+    # training stops after `patience` more
+    prof = replace(TINY, lr=0.0, max_epochs=5, patience=1, batch_size=64)  # one batch: the same statistics
+    images, labels = constant_stamps(64), np.tile([0, 1, 2, 0], 16)
+    model, h = train_once((images[:48], labels[:48], images[48:], labels[48:]), prof)
     assert h.best_epoch == 1 and h.stopped_epoch == 2 and len(h.val_loss) == 2
 
 
@@ -201,3 +204,41 @@ def test_checkpoint_of_other_data_is_not_resumed(tiny_data, tmp_path, capsys):
     assert "training afresh" in capsys.readouterr().out
     straight, _ = train_once(changed)
     assert same_weights(fresh, straight) and not same_weights(fresh, first)
+
+
+def constant_stamps(n: int) -> np.ndarray:
+    """Stamps of one value each: the same in all 40 views, so a layer's batch statistics are known."""
+    return np.repeat(np.linspace(-1, 1, n, dtype=np.float32), data.STAMP ** 2).reshape(n, data.STAMP, data.STAMP)
+
+
+def first_layer_statistics(model, images):
+    with torch.no_grad():
+        z = model.features[0](make_batch(images, np.arange(len(images)), data.CENTRE_VIEW, 50))
+    return z.mean(dim=(0, 2, 3)), z.var(dim=(0, 2, 3), unbiased=True)
+
+
+def test_recalibrate_batchnorm_gives_exact_batch_statistics(monkeypatch):
+    monkeypatch.setenv("PRECISION", "float32")  # compared with float32 statistics below
+    torch.manual_seed(0)
+    model = build_model("C2", 2, input_size=50)
+    images = constant_stamps(8)
+    bn = model.features[1]
+    bn.running_mean.fill_(5.0)
+    train.recalibrate_batchnorm(model, images, np.arange(8), 50, 8, np.random.default_rng(0))
+    assert not model.training and bn.momentum == 0.1
+    mean, var = first_layer_statistics(model, images)
+    torch.testing.assert_close(bn.running_mean, mean, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(bn.running_var, var, rtol=1e-3, atol=1e-4)
+    first = {k: v.clone() for k, v in model.state_dict().items()}
+    train.recalibrate_batchnorm(model, images, np.arange(8), 50, 8, np.random.default_rng(0))  # idempotent
+    assert all(torch.equal(first[k], v) for k, v in model.state_dict().items())
+
+
+def test_fit_keeps_statistics_of_the_kept_weights(monkeypatch):
+    """The weights fit returns carry batch-norm statistics recomputed with them, not a lagging average."""
+    monkeypatch.setenv("PRECISION", "float32")
+    images, labels = constant_stamps(48), np.tile([0, 1, 2], 16)
+    model, _ = train_once((images[:32], labels[:32], images[32:], labels[32:]), replace(TINY, batch_size=32))
+    mean, var = first_layer_statistics(model, images[:32])  # all 32 training galaxies, one batch
+    torch.testing.assert_close(model.features[1].running_mean, mean, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(model.features[1].running_var, var, rtol=1e-3, atol=1e-4)
