@@ -150,7 +150,7 @@ sys.path.insert(0, {root!r})
 from helpers import models_torch, train
 n, size, epochs = {n}, {size}, {epochs}
 rng = np.random.default_rng(0)
-images = rng.normal(size=(n, 110, 110)).astype(np.float32)
+images = rng.standard_normal((n, 110, 110), dtype=np.float32)
 labels = rng.integers(0, 4, n)
 cut = int(0.85 * n)
 prof = train.Profile("bench", n, size, 64, 1e-3, epochs, epochs, "random-view", "none", (0,))
