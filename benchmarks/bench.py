@@ -218,10 +218,9 @@ def cpu_benchmarks(smoke: bool) -> list[dict]:
     recs.append(record("C2 training, 100x100, float32, glibc's default allocator", where, baseline, "images/s",
                        batch=batch, notes="a fresh process without train.keep_freed_memory: every large "
                                           "activation mapped and zeroed anew each step"))
-    if not smoke:
+    if not smoke:  # the torch.compile below alone takes 20 s or more on two cores
         rate = train_step_rate("C2", batch, dev, steps, layout=torch.contiguous_format)
         recs.append(record("C2 training, 100x100, float32, contiguous (NCHW)", where, rate, "images/s", batch=batch))
-    if not smoke:  # a compilation takes a minute on two cores
         t0 = time.perf_counter()
         try:
             rate = train_step_rate("C2", batch, dev, steps, bf16=engine_bf16, compile_model=True)

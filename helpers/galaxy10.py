@@ -380,7 +380,8 @@ def ensure_mock(n: int, seed: int = MOCK_SEED, progress: bool = True) -> Path:
         version = extras["attrs"].get("generator_version")
         if len(y) == n and extras["attrs"].get("seed") == seed and version == mock.GENERATOR_VERSION:
             return path
-        print(f"{path}: made by mock generator version {version}, this is version {mock.GENERATOR_VERSION}; rebuilding")
+        print(f"{path}: {len(y)} galaxies, seed {extras['attrs'].get('seed')}, mock generator version {version}; "
+              f"wanted {n}, seed {seed}, version {mock.GENERATOR_VERSION}: rebuilding")
     except Galaxy10FileError as e:
         if path.exists():
             print(f"{e}; rebuilding")

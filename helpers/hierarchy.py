@@ -23,7 +23,6 @@ training engine draws an independent random view (of 40) for every entry of an e
 galaxy is seen in different orientations and crops, not as identical copies. The validation set,
 used only for early stopping, is balanced the same way (see :func:`train_binary`); the test set
 never is.
-
 """
 from __future__ import annotations
 
