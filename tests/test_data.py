@@ -29,10 +29,12 @@ def test_forty_views_are_exactly_the_crops_rotations_and_mirrors():
 def test_views_batch_matches_single_views():
     imgs = np.stack([stamp(i) for i in range(6)])
     vs = np.array([0, 7, 32, 39, 7, 15])
-    out = data.views_batch(imgs, vs)
+    idx = np.array([5, 0, 2, 2, 1, 3])
+    out = data.views_batch(imgs, idx, vs)
     assert out.shape == (6, 100, 100) and out.flags.c_contiguous
-    for i, v in enumerate(vs):
-        assert np.array_equal(out[i], data.view(imgs[i], v))
+    for k, (i, v) in enumerate(zip(idx, vs)):
+        assert np.array_equal(out[k], data.view(imgs[i], v))
+    assert np.array_equal(data.views_batch(imgs, idx, data.CENTRE_VIEW), imgs[idx, 5:105, 5:105])
     with pytest.raises(ValueError, match="40"):
         data.view(imgs[0], 40)
 

@@ -7,7 +7,7 @@ import torch
 
 from helpers import data, train
 from helpers.models_torch import build_model
-from helpers.train import PROFILES, Profile, epoch_plan, fit, make_batch, profile, seed_everything
+from helpers.train import PROFILES, Profile, bin_image, epoch_plan, fit, make_batch, profile, seed_everything
 
 TINY = Profile("tiny", 64, 50, 32, 1e-3, 2, 2, "random-view", "none", (0,))
 
@@ -79,6 +79,15 @@ def test_make_batch_from_a_tensor_matches_numpy():
     np.testing.assert_array_equal(one_view.numpy(), make_batch(images, idx[:3], data.CENTRE_VIEW, 100).numpy())
     with pytest.raises(ValueError, match="divide"):
         make_batch(torch.from_numpy(images), idx, views, 30)
+
+
+def test_bin_image_is_avg_pool_bit_for_bit():
+    """The engine's binning gives avg_pool2d's float32 values exactly (the pixels, and so every
+    trained network, are those of the earlier engine)."""
+    x = torch.from_numpy(np.random.default_rng(3).normal(0, 3, (8, 1, 100, 100)).astype(np.float32))
+    for size in (50, 25, 20, 10):
+        assert torch.equal(bin_image(x, size), torch.nn.functional.avg_pool2d(x, 100 // size))
+    assert bin_image(x, 100) is x
 
 
 def test_time_budget_stops_and_says_so(tiny_data, tmp_path):
