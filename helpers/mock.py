@@ -26,6 +26,7 @@ images whatever the number of worker processes.
 """
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import time
@@ -235,9 +236,12 @@ def _projected_q(inclination_deg: float, q0: float) -> float:
 
 # ----------------------------------------------------------------------------- rendering
 
+@functools.lru_cache(maxsize=4)
 def _grid(n: int, scale: float):
     c = ((np.arange(n) - (n - 1) / 2) * scale).astype(np.float32)  # float32: twice as fast here
-    return np.meshgrid(c, c)  # x, y in arcsec
+    x, y = np.meshgrid(c, c)  # x, y in arcsec, read-only: shared by every galaxy of a process
+    x.flags.writeable = y.flags.writeable = False
+    return x, y
 
 
 def _draw(profile, n: int, scale: float) -> np.ndarray:
@@ -247,8 +251,9 @@ def _draw(profile, n: int, scale: float) -> np.ndarray:
 def _galaxy_plane(x, y, pa_deg, q, dx, dy):
     """Sky (arcsec) -> galaxy-plane coordinates of a disk with axis ratio q at position angle pa."""
     a = np.radians(pa_deg)
-    xr = (x - dx) * np.cos(a) + (y - dy) * np.sin(a)
-    yr = -(x - dx) * np.sin(a) + (y - dy) * np.cos(a)
+    xs, ys = x - dx, y - dy
+    xr = xs * np.cos(a) + ys * np.sin(a)
+    yr = -xs * np.sin(a) + ys * np.cos(a)
     return xr, yr / q, yr
 
 
@@ -296,16 +301,27 @@ def _disk_light(rng, p: dict, flux: float, hlr: float, n: int, scale: float, dx:
 
 
 def _upsample(field: np.ndarray, n: int) -> np.ndarray:
-    """Bicubic-ish smooth upsampling of a coarse random field to n x n (separable interpolation)."""
+    """Smooth upsampling of a coarse m x m random field to n x n: linear interpolation along the rows,
+    then along the columns, in np.interp's arithmetic (slope * (x - x_j) + y_j; the same values)."""
     m = field.shape[0]
     src = np.linspace(0, m - 1, n)
-    rows = np.array([np.interp(src, np.arange(m), row) for row in field])
-    return np.array([np.interp(src, np.arange(m), col) for col in rows.T]).T
+    j = np.minimum(src.astype(np.intp), m - 2)
+    t = src - j
+    rows = (field[:, j + 1] - field[:, j]) * t + field[:, j]
+    rows[:, -1] = field[:, -1]  # np.interp returns the last point itself
+    out = (rows[j + 1] - rows[j]) * t[:, None] + rows[j]
+    out[-1] = rows[-1]
+    return out
 
 
 def _fft_convolve(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    from scipy.signal import fftconvolve
-    return fftconvolve(image, kernel, mode="same")
+    """``scipy.signal.fftconvolve(image, kernel, mode="same")``, its very FFTs without its checks."""
+    from scipy import fft
+    full = [a + b - 1 for a, b in zip(image.shape, kernel.shape)]
+    shape = [fft.next_fast_len(k, True) for k in full]
+    conv = fft.irfftn(fft.rfftn(image, shape) * fft.rfftn(kernel, shape), shape)
+    y0, x0 = [(f - s) // 2 for f, s in zip(full, image.shape)]
+    return conv[y0:y0 + image.shape[0], x0:x0 + image.shape[1]].copy()
 
 
 def _body(rng, p: dict, flux: float, n: int, scale: float, dx: float = 0.0, dy: float = 0.0) -> np.ndarray:

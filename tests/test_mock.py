@@ -75,3 +75,18 @@ def test_colour_is_recorded_and_early_types_are_redder():
     e, sp = labels == 0, labels == 2
     assert np.all(np.isfinite(meta["g_minus_i"]))
     assert meta["g_minus_i"][e].mean() > meta["g_minus_i"][sp].mean() + 0.1
+
+
+# Flux and sum of squares of galaxies 0-7 of seed 123 (E, S0, Sp, Irr+Misc, twice) at generator
+# version 2: a change of the code that changes the pixels must bump GENERATOR_VERSION (so that cached
+# sets are rebuilt) and record the new values here; a speed-up must leave them alone.
+PINNED = {2: [(513.71299443, 162.43871891), (421.74630165, 259.57831142), (1087.14011287, 1310.66855520),
+              (598.72432051, 1324.89935370), (872.03633473, 534.87353234), (879.94250764, 832.87994265),
+              (11869.76659563, 38821.89939279), (702.51488863, 2398.54363000)]}
+
+
+def test_pixels_are_pinned_to_the_generator_version():
+    assert mock.GENERATOR_VERSION in PINNED, "record the pinned values of the new generator version"
+    got = [(im.astype(np.float64).sum(), (im.astype(np.float64) ** 2).sum())
+           for im, _ in (mock.galaxy(123, i, cls) for i, cls in enumerate(["E", "S0", "Sp", "Irr+Misc"] * 2))]
+    np.testing.assert_allclose(got, PINNED[mock.GENERATOR_VERSION], rtol=1e-6)
