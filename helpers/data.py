@@ -210,13 +210,24 @@ def views_batch(images: np.ndarray, idx, views) -> np.ndarray:
 # ----------------------------------------------------------------------------- pixel scaling
 
 def sky_sigma(images: np.ndarray, border: int = 8) -> np.ndarray:
-    """Robust sky noise per image from its border pixels (1.4826 x MAD)."""
+    """(sky level, sky noise) per image from its border pixels: median and 1.4826 x MAD.
+
+    Where over half of the border pixels share one value the MAD is 0 (a JPEG-like frame whose sky
+    is clipped to black around a bright star's halo, say); there the noise is the border pixels'
+    standard deviation, so that :func:`normalise` does not divide by nothing and blow the frame up
+    to values ten times those of every other galaxy (one such frame in a training set was enough to
+    spoil the batch-normalisation statistics of a whole run).
+    """
     b = np.concatenate([images[:, :border, :].reshape(len(images), -1),
                         images[:, -border:, :].reshape(len(images), -1),
                         images[:, border:-border, :border].reshape(len(images), -1),
                         images[:, border:-border, -border:].reshape(len(images), -1)], axis=1)
     med = np.median(b, axis=1, keepdims=True)
-    return med[:, 0], 1.4826 * np.median(np.abs(b - med), axis=1)
+    sigma = 1.4826 * np.median(np.abs(b - med), axis=1)
+    flat = sigma == 0
+    if flat.any():
+        sigma[flat] = b[flat].std(axis=1)
+    return med[:, 0], sigma
 
 
 def normalise(images: np.ndarray, soften: float = 3.0) -> np.ndarray:

@@ -131,3 +131,16 @@ def test_stratified_sample_keeps_proportions_and_splits():
     sub = s.stratified_sample(200, seed=1)
     assert len(sub) == 200 and np.bincount(sub.labels).tolist() == [40, 45, 110, 5]
     assert np.array_equal(sub.split, s.split[np.isin(s.galaxy_id, sub.galaxy_id)])
+
+
+def test_a_frame_whose_sky_is_clipped_flat_is_not_blown_up():
+    """Over half the border at one clipped value (MAD 0): the noise falls back to the border's
+    standard deviation instead of dividing by nothing."""
+    rng = np.random.default_rng(2)
+    frames = np.clip(rng.normal(0.0, 3.0, size=(2, 110, 110)), 0, None).astype(np.float32)
+    frames[1] = np.maximum(frames[1] - 3.0, 0)   # about 84 % of the sky now exactly 0
+    frames[:, 50:60, 50:60] += 200
+    level, sigma = data.sky_sigma(frames)
+    assert sigma[0] > 0 and sigma[1] > 0 and level[1] == 0
+    out = data.normalise(frames)
+    assert np.abs(out).max() < 0.6
