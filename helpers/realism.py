@@ -29,6 +29,7 @@ Irr+Misc (irregulars and mergers) -> merger/Irr.
 from __future__ import annotations
 
 import argparse
+import functools
 import multiprocessing
 import sys
 import time
@@ -151,9 +152,13 @@ class Stretch:
     sets ``sky`` and ``soften`` so that the sky level and noise, measured as :func:`sky_stats` does,
     equal the real JPEGs'.
 
-    Colour saturation (``g_minus_i`` given, one per stamp): an SDSS colour JPEG saturates a pixel by
-    scaling all three channels down until the brightest one (i, for a galaxy) is 255, so the blue
-    channel of a galaxy's bright core is held at 255 x (g / i flux, as the JPEG balances the bands):
+    Colour (``g_minus_i`` given, one per stamp), as Lupton et al. (2004) make a colour JPEG: the asinh
+    stretch acts on the mean intensity I = (g + r + i) / 3 and each channel keeps its share of it, so
+    the blue channel is ``share`` x f(x / ``share``) with share = 3 g / (g + r + i) (r taken midway
+    between g and i): the same slope as above where the galaxy is faint, a dynamic range compressed by
+    the share where it is bright (0.65 for a red elliptical, 0.76 for a blue spiral). And a saturated
+    pixel is scaled down in all three channels until the brightest one (i, for a galaxy) is 255, so the
+    blue channel of a bright core is held at 255 x (g / i flux, as the JPEG balances the bands):
     cap = 255 x 10^(-0.4 (g - i - ``colour_zero``)). Red ellipticals get flat-topped cores at about half
     of full scale, blue spirals hardly any: what the real blue channels show (peak pixel about 125 of
     255 for the GZ1 ellipticals, never 255).
@@ -165,8 +170,17 @@ class Stretch:
     jpeg_grid: int = CROP
     colour_zero: float = 0.35
 
+    def g_over_i(self, g_minus_i) -> np.ndarray:
+        """The g / i flux ratio as the JPEG balances the bands (1 at g - i = ``colour_zero``)."""
+        return 10 ** (-0.4 * (np.asarray(g_minus_i, dtype=np.float32) - self.colour_zero))
+
     def cap(self, g_minus_i) -> np.ndarray:
-        return np.minimum(255.0, 255.0 * 10 ** (-0.4 * (np.asarray(g_minus_i, dtype=np.float32) - self.colour_zero)))
+        return np.minimum(255.0, 255.0 * self.g_over_i(g_minus_i))
+
+    def blue_share(self, g_minus_i) -> np.ndarray:
+        """g's share of the mean intensity I = (g + r + i) / 3, with r taken midway (geometric) between."""
+        rho = self.g_over_i(g_minus_i)
+        return 3 * rho / (1 + np.sqrt(rho) + rho)
 
     def __call__(self, images: np.ndarray, g_minus_i=None) -> np.ndarray:
         images = np.asarray(images, dtype=np.float32)
@@ -174,9 +188,11 @@ class Stretch:
         level, sigma = data.sky_sigma(stack)
         sigma = np.maximum(sigma, 1e-12).reshape(-1, 1, 1)
         x = stack - level.reshape(-1, 1, 1)
-        out = np.clip(self.sky + 255.0 / self.q * np.arcsinh(x / (self.soften * sigma)), 0, 255).astype(np.float32)
+        share = 1.0 if g_minus_i is None else self.blue_share(np.atleast_1d(g_minus_i)).reshape(-1, 1, 1)
+        out = np.clip(self.sky + 255.0 / self.q * share * np.arcsinh(x / (share * self.soften * sigma)), 0, 255)
         if g_minus_i is not None:
-            out = np.minimum(out, self.cap(np.atleast_1d(g_minus_i)).reshape(-1, 1, 1)).astype(np.float32)
+            out = np.minimum(out, self.cap(np.atleast_1d(g_minus_i)).reshape(-1, 1, 1))
+        out = out.astype(np.float32)
         out = np.stack([self._jpeg(im) for im in out]) if self.jpeg_quality else np.round(out)
         return out if images.ndim == 3 else out[0]
 
@@ -367,6 +383,12 @@ def realism_variants(ablation: bool = True, names=None) -> list[mock.Realism]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
+def _mock_set(n: int, seed: int, realism: mock.Realism, workers: int, progress: bool):
+    """A sim-to-real training set, rendered once for all the training seeds that use it."""
+    return mock.generate(n, seed, realism, workers=workers, progress=progress)
+
+
 def sim_to_real(real: RealSample, stretch: Stretch, realism: mock.Realism = mock.Realism(), n_mock: int = 3000,
                 profile: str = "quick", seed: int = 0, mock_seed: int = 42, workers: int = 1,
                 progress: bool = True) -> dict:
@@ -386,7 +408,7 @@ def sim_to_real(real: RealSample, stretch: Stretch, realism: mock.Realism = mock
 
     prof = train.profile(profile)
     name = train_set_name(realism)
-    images, labels, meta = mock.generate(n_mock, mock_seed, realism, workers=workers, progress=progress)
+    images, labels, meta = _mock_set(n_mock, mock_seed, realism, workers, progress)
     keep = labels != CLASS_INDEX["Irr+Misc"]
     x = data.normalise(stretch(images[keep], meta["g_minus_i"][keep]))
     y = (labels[keep] == CLASS_INDEX["Sp"]).astype(np.int64)
