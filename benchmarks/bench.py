@@ -137,21 +137,27 @@ def inference_rate(images, dev, tta: bool, input_size: int = 100) -> float:
     return len(images) / timed(lambda: evaluate.predict_proba(model, images, input_size, tta=tta), dev, 1)
 
 
+def in_fresh_process(code: str, n_values: int = 1) -> list[float]:
+    """The last ``n_values`` numbers ``code`` prints, run in a fresh interpreter that imports the
+    repository and benchmarks/: what a user's own process sees (its allocator, imports and memory)."""
+    setup = f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'benchmarks')!r}]\n"
+    out = subprocess.run([sys.executable, "-c", setup + code], capture_output=True, text=True, check=True)
+    return [float(v) for v in out.stdout.split()[-n_values:]]
+
+
 def generation_rate(n: int, workers: int, reps: int = 2) -> float:
     """Mock galaxies/s rendered with GalSim on ``workers`` processes, the faster of ``reps`` runs (as
     every figure here is the fastest of several calls), each started from a fresh process as `make
     data` does: spawned workers re-import the main module, which here would be this benchmark with
     torch and TensorFlow (2 s more per worker, a fifth of a 1000-galaxy run). The start of the pool
     (0.7 s) is counted."""
-    code = (f"import sys, time; sys.path.insert(0, {str(ROOT)!r}); from helpers import mock; t0 = time.perf_counter(); "
+    code = (f"import time; from helpers import mock; t0 = time.perf_counter(); "
             f"mock.generate({n}, seed=123, workers={workers}, progress=False); print({n} / (time.perf_counter() - t0))")
-    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True) for _ in range(reps)]
-    return max(float(out.stdout.split()[-1]) for out in runs)
+    return max(in_fresh_process(code)[0] for _ in range(reps))
 
 
 CHILD = """
-import sys, numpy as np
-sys.path.insert(0, {root!r})
+import numpy as np
 from helpers import models_torch, train
 n, size, epochs = {n}, {size}, {epochs}
 rng = np.random.default_rng(0)
@@ -171,10 +177,8 @@ print(min(h.epoch_seconds), int(hwm.split()[1]) / 1024)
 def training_run(n: int, size: int = 50, epochs: int = 1) -> tuple[float, float]:
     """(seconds of the fastest epoch, peak RSS in MB) of a training run in a fresh process, on ``n``
     galaxies (85 % trained, random views, batch 64): memory as a user's notebook sees it."""
-    out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT), n=n, size=size, epochs=epochs)],
-                         capture_output=True, text=True, check=True)
-    seconds, rss = out.stdout.split()[-2:]
-    return float(seconds), float(rss)
+    seconds, rss = in_fresh_process(CHILD.format(n=n, size=size, epochs=epochs), 2)
+    return seconds, rss
 
 
 # ----------------------------------------------------------------------------- the run
@@ -182,11 +186,9 @@ def training_run(n: int, size: int = 50, epochs: int = 1) -> tuple[float, float]
 def default_allocator_rate(name: str, batch: int, steps: int) -> float:
     """:func:`train_step_rate` (float32) in a fresh process whose glibc keeps its defaults: the
     baseline of :func:`train.keep_freed_memory`, which this process has switched on."""
-    code = (f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'benchmarks')!r}]; import bench, torch; "
-            f"torch.set_num_threads({torch.get_num_threads()}); "
+    code = (f"import bench, torch; torch.set_num_threads({torch.get_num_threads()}); "
             f"print(bench.train_step_rate({name!r}, {batch}, torch.device('cpu'), {steps}))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return float(out.stdout.split()[-1])
+    return in_fresh_process(code)[0]
 
 
 def cpu_benchmarks(smoke: bool) -> list[dict]:

@@ -188,10 +188,11 @@ class Stretch:
         level, sigma = data.sky_sigma(stack)
         sigma = np.maximum(sigma, 1e-12).reshape(-1, 1, 1)
         x = stack - level.reshape(-1, 1, 1)
-        share = 1.0 if g_minus_i is None else self.blue_share(np.atleast_1d(g_minus_i)).reshape(-1, 1, 1)
-        out = np.clip(self.sky + 255.0 / self.q * share * np.arcsinh(x / (share * self.soften * sigma)), 0, 255)
+        share, top = 1.0, 255.0
         if g_minus_i is not None:
-            out = np.minimum(out, self.cap(np.atleast_1d(g_minus_i)).reshape(-1, 1, 1))
+            colour = np.atleast_1d(g_minus_i)
+            share, top = self.blue_share(colour).reshape(-1, 1, 1), self.cap(colour).reshape(-1, 1, 1)
+        out = np.clip(self.sky + 255.0 / self.q * share * np.arcsinh(x / (share * self.soften * sigma)), 0, top)
         out = out.astype(np.float32)
         out = np.stack([self._jpeg(im) for im in out]) if self.jpeg_quality else np.round(out)
         return out if images.ndim == 3 else out[0]
