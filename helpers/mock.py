@@ -357,7 +357,8 @@ def _tidal_tail(rng, p: dict, flux: float, n: int, scale: float) -> np.ndarray:
 def render(p: dict, rng: np.random.Generator, realism: Realism, stamp: int = data.STAMP) -> np.ndarray:
     """One noisy, sky-subtracted g-band cutout (stamp x stamp, nanomaggies) of the galaxy ``p``.
 
-    Updates ``p`` in place with what was added around it (stars, neighbours, artefacts).
+    Updates ``p`` in place with what was added around it (stars, neighbours, artefacts); their number
+    per unit sky area does not depend on ``stamp``.
     """
     n = stamp * OVERSAMPLE
     scale = PIXEL_SCALE / OVERSAMPLE
@@ -382,7 +383,7 @@ def render(p: dict, rng: np.random.Generator, realism: Realism, stamp: int = dat
     img = img.reshape(stamp, OVERSAMPLE, stamp, OVERSAMPLE).sum(axis=(1, 3))  # pixel response
     if realism.stars:
         img += _stars(rng, p, stamp)
-    if realism.artefacts and rng.random() < 0.015:
+    if realism.artefacts and rng.random() < 1 - (1 - 0.015) ** _area(stamp):
         img += _trail(rng, p, stamp)
         p["trail"] = 1
 
@@ -392,25 +393,31 @@ def render(p: dict, rng: np.random.Generator, realism: Realism, stamp: int = dat
     gimg.addNoise(galsim.CCDNoise(galsim.BaseDeviate(noise_seed), sky_level=sky_e, gain=1.0, read_noise=5.0))
     out = gimg.array / E_PER_NMGY
     out = np.minimum(out, SATURATION_NMGY)
-    if realism.artefacts and rng.random() < 0.02:  # the edge of a field: no data beyond a line
-        side, depth = rng.integers(4), rng.integers(5, 25)
+    if realism.artefacts and rng.random() < 1 - (1 - 0.02) ** _area(stamp):  # a field's edge: no data beyond
+        side, depth = rng.integers(4), rng.integers(round(5 * stamp / data.STAMP), round(25 * stamp / data.STAMP))
         sl = [np.s_[:depth, :], np.s_[-depth:, :], np.s_[:, :depth], np.s_[:, -depth:]][side]
         out[sl] = 0.0
         p["field_edge"] = 1
     return out.astype(np.float32)
 
 
+def _area(stamp: int) -> float:
+    """Sky area of a stamp in units of the standard one (1.0 exactly for data.STAMP)."""
+    return (stamp / data.STAMP) ** 2
+
+
 def _neighbours(rng, p: dict, n: int, scale: float) -> np.ndarray:
     """Background galaxies (faint, small) and now and then a bright neighbour near the target."""
     img = np.zeros((n, n))
     half = n * scale / 2
-    k = rng.poisson(3.0)
+    near = data.STAMP * OVERSAMPLE * scale / 2  # a bright companion's distance does not grow with the stamp
+    k = rng.poisson(3.0 * _area(n // OVERSAMPLE))
     bright = rng.random() < 0.3  # close companions: bright galaxies are often in groups
     for i in range(k + bright):
         is_bright = bright and i == k
         mag = p["g_mag"] + (rng.uniform(0.5, 3.0) if is_bright else rng.uniform(2.5, 7.0))
         hlr = (p["r_half_arcsec"] * rng.uniform(0.3, 0.8)) if is_bright else rng.uniform(0.4, 2.5)
-        pos = rng.uniform(-0.5, 0.5, 2) * half if is_bright else rng.uniform(-1, 1, 2) * half
+        pos = rng.uniform(-0.5, 0.5, 2) * near if is_bright else rng.uniform(-1, 1, 2) * half
         gal = galsim.Sersic(float(rng.choice([1.0, 1.5, 2.5, 4.0])), half_light_radius=hlr,
                             flux=10 ** (-0.4 * (mag - 22.5)))
         gal = gal.shear(q=rng.uniform(0.3, 1.0), beta=rng.uniform(0, 180) * galsim.degrees)
@@ -422,8 +429,8 @@ def _neighbours(rng, p: dict, n: int, scale: float) -> np.ndarray:
 def _stars(rng, p: dict, stamp: int) -> np.ndarray:
     """Field stars: PSF core with Moffat wings; a saturated one (rarely) gets spikes and a halo."""
     img = np.zeros((stamp, stamp))
-    k = rng.poisson(0.9)
-    saturated = rng.random() < 0.04
+    k = rng.poisson(0.9 * _area(stamp))
+    saturated = rng.random() < 1 - (1 - 0.04) ** _area(stamp)
     fwhm = p["psf_fwhm_arcsec"]
     for i in range(k + saturated):
         mag = rng.uniform(10.5, 13.5) if (saturated and i == k) else 22.5 - 2.5 * np.log10(rng.pareto(0.8) * 2 + 1) - rng.uniform(0, 2)
@@ -448,18 +455,61 @@ def _trail(rng, p: dict, stamp: int) -> np.ndarray:
     """A satellite trail: a straight line across the frame with the PSF's width."""
     yy, xx = np.mgrid[:stamp, :stamp] - (stamp - 1) / 2
     a = rng.uniform(0, np.pi)
-    d = np.abs(xx * np.sin(a) - yy * np.cos(a) - rng.uniform(-40, 40))
+    d = np.abs(xx * np.sin(a) - yy * np.cos(a) - rng.uniform(-40, 40) * stamp / data.STAMP)
     sigma = p["psf_fwhm_arcsec"] / PIXEL_SCALE / 2.355
     return np.exp(-0.5 * (d / sigma) ** 2) * rng.uniform(0.2, 2.0) * p["sky_sigma_nmgy"] * 10
 
 
 # ----------------------------------------------------------------------------- the data set
 
-def galaxy(seed: int, index: int, cls: str, realism: Realism = Realism()) -> tuple[np.ndarray, dict]:
-    """Galaxy number ``index`` of the set made with ``seed``: (image, parameters)."""
+def galaxy(seed: int, index: int, cls: str, realism: Realism = Realism(),
+           field_r90: float | None = None) -> tuple[np.ndarray, dict]:
+    """Galaxy number ``index`` of the set made with ``seed``: (image, parameters).
+
+    The stamp is the standard ``data.STAMP`` px, or with ``field_r90`` a field of that many Petrosian
+    R90 across (:func:`petrosian_radii`) at the same 0.396"/px, as Galaxy Zoo frames its cutouts: the
+    same galaxy, the same parameters, only the field around it (and what falls in it) differs.
+    """
     rng = np.random.default_rng([seed, index])
     p = draw_parameters(rng, cls, realism)
-    return render(p, rng, realism), p
+    stamp = data.STAMP if field_r90 is None else gz_stamp(p, field_r90)
+    return render(p, rng, realism, stamp), p
+
+
+def gz_stamp(p: dict, field_r90: float, largest: int = 640) -> int:
+    """Side (px, even) of a stamp ``field_r90`` Petrosian R90 across (at least 24 px, at most ``largest``)."""
+    side = field_r90 * petrosian_radii(p)[1] / PIXEL_SCALE
+    return int(np.clip(2 * np.ceil(side / 2), 24, largest))
+
+
+def petrosian_radii(p) -> tuple[float, float]:
+    """SDSS Petrosian R50 and R90 (arcsec) of the galaxy ``p`` (a parameter dict or a meta row).
+
+    From its circularised bulge + disk profile: the Petrosian radius where the surface brightness is
+    0.2 of the mean inside it (eta = 0.2, as SDSS), the Petrosian flux inside twice that, R50 and R90
+    the radii holding half and 90 % of it; the seeing added in quadrature (a Moffat beta = 3 holds
+    90 % of its light within 1.44 FWHM). Arms, bars and clumps are left out: they move R90 little.
+    """
+    from scipy.special import gammaincinv
+    hlr, bt = float(p["r_half_arcsec"]), float(p["bulge_fraction"])
+    r = np.geomspace(1e-3, 60.0, 4000) * hlr
+    light = np.zeros_like(r)
+    if bt > 0:
+        n = float(p["bulge_n"])
+        r_b = hlr if bt >= 0.999 else max(hlr * np.clip(0.25 + 0.4 * bt, 0.2, 0.6), 0.15)
+        bulge = np.exp(-gammaincinv(2 * n, 0.5) * (r / r_b) ** (1 / n))
+        light += bt * bulge / np.trapezoid(2 * np.pi * r * bulge, r)
+    if bt < 1:
+        disk = np.exp(-r / (hlr * (1.0 + 0.3 * bt) / 1.678))
+        light += (1 - bt) * disk / np.trapezoid(2 * np.pi * r * disk, r)
+    ring = 2 * np.pi * r * light
+    inside = np.concatenate([[0.0], np.cumsum(np.diff(r) * (ring[1:] + ring[:-1]) / 2)])
+    eta = light * np.pi * r ** 2 / np.maximum(inside, 1e-300)
+    r_p = r[np.argmax((eta < 0.2) & (r > 0.05 * hlr))]
+    total = np.interp(2 * r_p, r, inside)
+    r50, r90 = np.interp([0.5 * total, 0.9 * total], inside, r)
+    seeing = [0.5 / 0.9 * 1.44, 1.44]  # R50 and R90 of the PSF in FWHM (the R50 factor is rough)
+    return tuple(float(np.hypot(x, k * p["psf_fwhm_arcsec"])) for x, k in zip((r50, r90), seeing))
 
 
 def _render_chunk(args):

@@ -56,6 +56,7 @@ REAL_SIZE = 423      # GZ1 cutouts, px
 # best_crop and the report of `make realism`): 193-197 px, so 195 px, about 4.7 petroR90 across
 # (the 423 px cutout spans 10.15 petroR90).
 CROP = 195
+GZ1_R90_PER_PX = 0.024   # GZ1 cutouts: 0.024 petroR90 per px, so the 423 px cutout spans 10.15 petroR90
 BORDER = 8           # px of each edge where the sky is measured (as data.sky_sigma)
 SIM_CLASSES = ("E|S0", "Sp")
 STATS_SEED = 7       # seed of the mock galaxies measured against the real ones (and calibrating the stretch)
@@ -182,7 +183,13 @@ class Stretch:
         rho = self.g_over_i(g_minus_i)
         return 3 * rho / (1 + np.sqrt(rho) + rho)
 
-    def __call__(self, images: np.ndarray, g_minus_i=None) -> np.ndarray:
+    def __call__(self, images, g_minus_i=None, size: int = data.STAMP) -> np.ndarray:
+        """One stamp (n, n), a stack (N, n, n), or a list of square stamps of any sizes (each its own
+        field, as :func:`mock.galaxy` frames them with ``field_r90``): stretched, resampled through
+        the JPEG's grid to ``size`` px, stacked."""
+        if isinstance(images, (list, tuple)):
+            colours = [None] * len(images) if g_minus_i is None else np.asarray(g_minus_i)
+            return np.stack([self(im, c, size) for im, c in zip(images, colours)])
         images = np.asarray(images, dtype=np.float32)
         stack = images[None] if images.ndim == 2 else images
         level, sigma = data.sky_sigma(stack)
@@ -194,21 +201,27 @@ class Stretch:
             share, top = self.blue_share(colour).reshape(-1, 1, 1), self.cap(colour).reshape(-1, 1, 1)
         out = np.clip(self.sky + 255.0 / self.q * share * np.arcsinh(x / (share * self.soften * sigma)), 0, top)
         out = out.astype(np.float32)
-        out = np.stack([self._jpeg(im) for im in out]) if self.jpeg_quality else np.round(out)
+        if self.jpeg_quality or out.shape[-1] != size:
+            out = np.stack([self._through_cutout_grid(im, size) for im in out])
+        else:
+            out = np.round(out)
         return out if images.ndim == 3 else out[0]
 
-    def _jpeg(self, stamp: np.ndarray) -> np.ndarray:
+    def _through_cutout_grid(self, stamp: np.ndarray, size: int) -> np.ndarray:
+        """Resampled (bicubic) to the ``jpeg_grid`` px of the real crop over the same field, as 8 bits
+        (with ``jpeg_quality`` a JPEG round trip), then averaged down to ``size`` px as the real crop is."""
         import io
 
         from PIL import Image
-        n = stamp.shape[-1]
         big = np.asarray(Image.fromarray(stamp, mode="F").resize((self.jpeg_grid,) * 2, Image.Resampling.BICUBIC))
-        buf = io.BytesIO()
-        Image.fromarray(np.clip(np.round(big), 0, 255).astype(np.uint8), mode="L").save(
-            buf, "JPEG", quality=int(self.jpeg_quality))
-        with Image.open(io.BytesIO(buf.getvalue())) as im:
-            back = np.asarray(im, dtype=np.float32)
-        return np.asarray(Image.fromarray(back, mode="F").resize((n, n), Image.Resampling.BOX), dtype=np.float32)
+        back = np.clip(np.round(big), 0, 255).astype(np.uint8)
+        if self.jpeg_quality:
+            buf = io.BytesIO()
+            Image.fromarray(back, mode="L").save(buf, "JPEG", quality=int(self.jpeg_quality))
+            with Image.open(io.BytesIO(buf.getvalue())) as im:
+                back = np.asarray(im)
+        return np.asarray(Image.fromarray(back.astype(np.float32), mode="F").resize((size, size), Image.Resampling.BOX),
+                          dtype=np.float32)
 
 
 def calibrate_stretch(mock_images: np.ndarray, target_sky: float, target_noise: float, iterations: int = 40,
@@ -217,7 +230,7 @@ def calibrate_stretch(mock_images: np.ndarray, target_sky: float, target_noise: 
     sky level and noise, measured as :func:`sky_stats` does after the whole treatment (clipping at 0,
     JPEG, rounding), equal the targets (the real JPEGs'). A damped fixed-point iteration on up to
     64 stamps; the best pair seen is returned."""
-    sample = np.asarray(mock_images)[::max(1, len(mock_images) // 64)]  # every class, if grouped
+    sample = mock_images[::max(1, len(mock_images) // 64)]  # every class, if grouped (a stack or a list)
     s = Stretch(**{**kwargs, "sky": target_sky, "soften": 255.0 / (kwargs.get("q", 8.0) * target_noise)})
     best, best_err = s, np.inf
     for _ in range(iterations):
@@ -328,8 +341,21 @@ def best_crop(real_size: np.ndarray, crop: int, mock_size: np.ndarray, crops=ran
 # ----------------------------------------------------------------------------- mock samples
 
 def _render_many(args):
-    seed, items, realism = args
-    return [(im, p["g_minus_i"]) for im, p in (mock.galaxy(seed, i, cls, realism) for i, cls in items)]
+    seed, items, realism, field_r90 = args
+    return [(im, p["g_minus_i"]) for im, p in (mock.galaxy(seed, i, cls, realism, field_r90) for i, cls in items)]
+
+
+def render_galaxies(seed: int, items, realism: mock.Realism = mock.Realism(), workers: int = 1,
+                    field_r90: float | None = None):
+    """The galaxies ``items`` = [(index, class), ...] of the mock set ``seed``, in ``workers`` processes:
+    (stamps, g - i colours). Standard stamps as a stack; with ``field_r90`` each galaxy's own field,
+    that many Petrosian R90 across (as GZ1 frames its cutouts), as a list."""
+    items = list(items)
+    jobs = [(seed, items[i:i + 32], realism, field_r90) for i in range(0, len(items), 32)]
+    with _pool(workers) as pool:
+        out = [x for part in pool.map(_render_many, jobs) for x in part]
+    images = [im for im, _ in out]
+    return (images if field_r90 else np.array(images, dtype=np.float32)), np.array([c for _, c in out], dtype=np.float32)
 
 
 def _pool(workers: int):
@@ -339,21 +365,23 @@ def _pool(workers: int):
     return mock._Serial()
 
 
-def mock_groups(n_per_group: int, seed: int = 7, realism: mock.Realism = mock.Realism(), workers: int = 1):
-    """``n_per_group`` mock galaxies of each group (E|S0 split as the paper's E:S0), linear stamps.
-    Returns (images, groups, classes, g - i colours)."""
+def mock_groups(n_per_group: int, seed: int = STATS_SEED, realism: mock.Realism = mock.Realism(), workers: int = 1,
+                field_r90: float | None = None):
+    """``n_per_group`` mock galaxies of each group (E|S0 split as the paper's E:S0), linear stamps
+    (framed as :func:`render_galaxies`). Returns (images, groups, classes, g - i colours)."""
     n_e = round(n_per_group * 2723 / (2723 + 3215))
     classes = ["E"] * n_e + ["S0"] * (n_per_group - n_e) + ["Sp"] * n_per_group + ["Irr+Misc"] * n_per_group
-    items = list(enumerate(classes))
-    jobs = [(seed, items[i:i + 32], realism) for i in range(0, len(items), 32)]
-    with _pool(workers) as pool:
-        out = [x for part in pool.map(_render_many, jobs) for x in part]
-    images = np.array([im for im, _ in out], dtype=np.float32)
-    colours = np.array([c for _, c in out], dtype=np.float32)
+    images, colours = render_galaxies(seed, enumerate(classes), realism, workers, field_r90)
     return images, np.array([MOCK_GROUP[c] for c in classes]), np.array(classes), colours
 
 
 # ----------------------------------------------------------------------------- sim-to-real
+
+def framing_name(field_r90: float | None) -> str:
+    if field_r90 is None:
+        return f"fixed: {data.STAMP} px of {mock.PIXEL_SCALE}\"/px, whatever the galaxy's size"
+    return f"gz1: a field of {field_r90:.2f} petroR90 per galaxy, resampled to {data.STAMP} px (as the real crop)"
+
 
 def balanced_accuracy(y_true, y_pred) -> float:
     """Mean recall over the classes present in ``y_true``."""
@@ -385,34 +413,36 @@ def realism_variants(ablation: bool = True, names=None) -> list[mock.Realism]:
 
 
 @functools.lru_cache(maxsize=1)
-def _mock_set(n: int, seed: int, realism: mock.Realism, workers: int, progress: bool):
-    """A sim-to-real training set, rendered once for all the training seeds that use it."""
-    return mock.generate(n, seed, realism, workers=workers, progress=progress)
+def _mock_set(n: int, seed: int, realism: mock.Realism, workers: int, field_r90: float | None):
+    """The E, S0 and Sp galaxies of the ``n``-galaxy mock set ``seed`` (Irr+Misc left out), rendered
+    once for all the training seeds that use them: (stamps, g - i colours, 1 for Sp)."""
+    from .classes import CLASSES
+    names = [CLASSES[k] for k in mock.class_labels(n, seed)]
+    items = [(i, c) for i, c in enumerate(names) if c != "Irr+Misc"]
+    images, colours = render_galaxies(seed, items, realism, workers, field_r90)
+    return images, colours, np.array([c == "Sp" for _, c in items], dtype=np.int64)
 
 
 def sim_to_real(real: RealSample, stretch: Stretch, realism: mock.Realism = mock.Realism(), n_mock: int = 3000,
                 profile: str = "quick", seed: int = 0, mock_seed: int = 42, workers: int = 1,
-                progress: bool = True) -> dict:
+                progress: bool = True, field_r90: float | None = None) -> dict:
     """Train C2 on a mock set alone (E and S0 together against Sp), test it on the real E|S0 and Sp.
 
-    The mock set (``n_mock`` galaxies in the paper's proportions, Irr+Misc left out) is stretched as
-    the JPEGs were, then both sides go through ``data.normalise``; 15 % of the mock galaxies
-    validate (early stopping). Returns a results record with balanced accuracy, its bootstrap 95 %
-    interval (``ci95``) and the AUC of P(Sp).
+    The mock set (``n_mock`` galaxies in the paper's proportions, Irr+Misc left out; with
+    ``field_r90`` each framed as GZ1 frames its cutouts) is stretched as the JPEGs were, then both
+    sides go through ``data.normalise``; 15 % of the mock galaxies validate (early stopping). Returns
+    a results record with balanced accuracy, its bootstrap 95 % interval (``ci95``) and the AUC of P(Sp).
     """
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import train_test_split
 
     from . import evaluate, train
-    from .classes import CLASS_INDEX
     from .models_torch import build_model
 
     prof = train.profile(profile)
     name = train_set_name(realism)
-    images, labels, meta = _mock_set(n_mock, mock_seed, realism, workers, progress)
-    keep = labels != CLASS_INDEX["Irr+Misc"]
-    x = data.normalise(stretch(images[keep], meta["g_minus_i"][keep]))
-    y = (labels[keep] == CLASS_INDEX["Sp"]).astype(np.int64)
+    images, colours, y = _mock_set(n_mock, mock_seed, realism, workers, field_r90)
+    x = data.normalise(stretch(images, colours))
     tr, va = train_test_split(np.arange(len(y)), test_size=0.15, stratify=y, random_state=seed)
     train.seed_everything(seed)
     model = build_model("C2", 2, prof.input_size)
@@ -426,6 +456,7 @@ def sim_to_real(real: RealSample, stretch: Stretch, realism: mock.Realism = mock
         "C2", "sim-to-real", name, prof, seed, y_true, y_pred, SIM_CLASSES, n_train=len(tr),
         epochs=history.stopped_epoch, train_seconds=history.train_seconds, train_set=name,
         test_set=f"real GZ1 sample, E|S0 vs Sp, central {real.crop} px -> {data.STAMP} px",
+        framing=framing_name(field_r90),
         realism=asdict(realism), balanced_accuracy=balanced_accuracy(y_true, y_pred),
         ci95=list(evaluate.bootstrap_ci(y_true, y_pred, stat=balanced_accuracy)),
         auc=float(roc_auc_score(y_true, p_sp)), best_epoch=history.best_epoch, n_mock=int(n_mock),
@@ -451,6 +482,9 @@ def main(argv=None) -> int:
                     help="mock galaxies per ablation training set (mock-without-<element>); default --n-mock")
     ap.add_argument("--n-stats", type=int, default=200, help="mock galaxies per group for the statistics")
     ap.add_argument("--crop", type=int, default=CROP, help="central crop of the 423 px real cutouts (px)")
+    ap.add_argument("--framing", choices=("gz1", "fixed"), default="gz1",
+                    help="gz1: each mock galaxy in a field of the same petroR90 multiple as the real crop "
+                         "(GZ1's framing); fixed: the mock set's own 110 px at 0.396\"/px")
     ap.add_argument("--profile", default="quick", help="training profile (helpers.train.PROFILES)")
     ap.add_argument("--no-ablation", action="store_true", help="train on the full and naive mock only")
     ap.add_argument("--train-sets", help="comma-separated training sets to run (e.g. mock,naive,mock-without-stars); "
@@ -476,10 +510,12 @@ def main(argv=None) -> int:
     workers = args.workers or os.cpu_count() or 1
     t0 = time.perf_counter()
 
+    field_r90 = GZ1_R90_PER_PX * args.crop if args.framing == "gz1" else None
     real = read_sample(args.sample, args.crop)
     print(f"real sample: {len(real)} galaxies ({', '.join(f'{g} {np.sum(real.groups == g)}' for g in GROUPS)}), "
           f"central {args.crop} px -> {data.STAMP} px")
-    mock_lin, mock_grp, _, mock_col = mock_groups(args.n_stats, seed=STATS_SEED, workers=workers)
+    mock_lin, mock_grp, _, mock_col = mock_groups(args.n_stats, workers=workers, field_r90=field_r90)
+    print(f"mock framing: {framing_name(field_r90)}")
     real_sky = sky_stats(real.images)
     stretch = calibrate_stretch(mock_lin, real_sky["sky"].median(), real_sky["noise"].median(), jpeg_grid=args.crop)
     mock_img = stretch(mock_lin, mock_col)
@@ -495,7 +531,7 @@ def main(argv=None) -> int:
 
     records = []
     if not args.skip_statistics:
-        records.append(_statistics(args, real, mock_img, mock_grp, stretch, levels, workers))
+        records.append(_statistics(args, real, mock_img, mock_grp, stretch, levels, workers, field_r90))
     if not args.skip_training:
         names = args.train_sets.split(",") if args.train_sets else None
         variants = realism_variants(not args.no_ablation or names is not None, names)
@@ -507,7 +543,7 @@ def main(argv=None) -> int:
             n_mock = args.n_mock_ablation if ablation and args.n_mock_ablation else args.n_mock
             for seed in seeds:
                 rec = sim_to_real(real, stretch, realism, n_mock, args.profile, seed, workers=workers,
-                                  progress=False)
+                                  progress=False, field_r90=field_r90)
                 if n_mock != args.n_mock:
                     rec["notes"] = (f"ablation on a smaller mock set ({n_mock} galaxies, against {args.n_mock} for "
                                     f"mock and naive): compare it with the others at that size only roughly")
@@ -531,7 +567,7 @@ def _print_summary(records):
     print(summary.round(3).to_string())
 
 
-def _statistics(args, real, mock_img, mock_grp, stretch, levels, workers) -> dict:
+def _statistics(args, real, mock_img, mock_grp, stretch, levels, workers, field_r90) -> dict:
     """statmorph on both sides, the KS table, the framing check, the figure; the statistics record."""
     from . import plots
     real_stats = measure_all(real.images, real.groups, workers)
@@ -552,7 +588,7 @@ def _statistics(args, real, mock_img, mock_grp, stretch, levels, workers) -> dic
     print(f"figure: {plots.save(fig, 'mock_vs_real')}")
     good = lambda t, g: t.loc[(t["group"] == g) & t["flag"].between(0, 1)]
     return {"model": "statmorph", "scheme": "statistics", "dataset": "mock-vs-real", "profile": "-",
-            "seed": STATS_SEED, "ks": ks, "n_real": {g: len(good(real_stats, g)) for g in GROUPS},
+            "seed": STATS_SEED, "framing": framing_name(field_r90), "ks": ks, "n_real": {g: len(good(real_stats, g)) for g in GROUPS},
             "n_mock": {g: len(good(mock_stats, g)) for g in GROUPS}, "crop": args.crop, "best_crop": crop_best,
             "stretch": asdict(stretch), "sky": levels,
             "median": {f"{side}/{g}/{s}": float(good(t, g)[s].median())

@@ -90,3 +90,25 @@ def test_pixels_are_pinned_to_the_generator_version():
     got = [(im.astype(np.float64).sum(), (im.astype(np.float64) ** 2).sum())
            for im, _ in (mock.galaxy(123, i, cls) for i, cls in enumerate(["E", "S0", "Sp", "Irr+Misc"] * 2))]
     np.testing.assert_allclose(got, PINNED[mock.GENERATOR_VERSION], rtol=1e-6)
+
+
+def test_petrosian_radii_give_the_known_concentrations():
+    # Blanton et al. (2001): R90 / R50 of the SDSS Petrosian quantities is 2.3 for an exponential
+    # disk and 3.4 for a de Vaucouleurs profile, without seeing
+    disk = dict(r_half_arcsec=5.0, bulge_fraction=0.0, bulge_n=1.0, psf_fwhm_arcsec=0.0)
+    dev = dict(disk, bulge_fraction=1.0, bulge_n=4.0)
+    (d50, d90), (e50, e90) = mock.petrosian_radii(disk), mock.petrosian_radii(dev)
+    assert d90 / d50 == pytest.approx(2.3, abs=0.05) and d50 == pytest.approx(5.0, rel=0.02)
+    assert e90 / e50 == pytest.approx(3.4, abs=0.1) and e50 < 0.8 * 5.0   # the Petrosian flux misses a de V's wings
+    assert mock.petrosian_radii(dict(dev, psf_fwhm_arcsec=1.4))[1] > e90
+
+
+def test_a_framed_galaxy_is_the_same_galaxy_in_a_field_sized_to_it():
+    for i, cls in enumerate(["E", "Sp"]):
+        standard, p = mock.galaxy(5, i, cls)
+        framed, q = mock.galaxy(5, i, cls, field_r90=4.68)
+        assert {k: p[k] for k in ("r_half_arcsec", "g_mag", "bulge_fraction")} == \
+               {k: q[k] for k in ("r_half_arcsec", "g_mag", "bulge_fraction")}
+        side = 4.68 * mock.petrosian_radii(p)[1] / mock.PIXEL_SCALE
+        assert framed.shape == (mock.gz_stamp(p, 4.68),) * 2 and abs(framed.shape[0] - side) <= 2
+        assert standard.shape == (data.STAMP, data.STAMP)

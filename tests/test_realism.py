@@ -140,13 +140,15 @@ def test_cli_without_sample_says_so_and_exits_0(tmp_path, capsys):
     assert "No real SDSS sample" in out and "nowhere" in out
 
 
-def test_sim_to_real_record_on_a_tiny_run(tmp_path):
+@pytest.mark.parametrize("field_r90", [None, 4.68])
+def test_sim_to_real_record_on_a_tiny_run(tmp_path, field_r90):
     from helpers.mock import Realism
     write_fake_sample(tmp_path, names=("elliptical", "elliptical", "spiral_cw", "edge_on"))
     real = realism.read_sample(tmp_path)
     rec = realism.sim_to_real(real, realism.Stretch(jpeg_quality=None), Realism.naive(), n_mock=60,
-                              profile="smoke", workers=1, progress=False)
+                              profile="smoke", workers=1, progress=False, field_r90=field_r90)
     assert (rec["model"], rec["scheme"], rec["dataset"], rec["train_set"]) == ("C2", "sim-to-real", "naive", "naive")
+    assert rec["framing"].startswith("fixed" if field_r90 is None else "gz1")
     assert rec["n_test"] == 4 and rec["classes"] == ["E|S0", "Sp"]
     assert 0 <= rec["balanced_accuracy"] <= 1 and 0 <= rec["auc"] <= 1
     assert rec["ci95"][0] <= rec["balanced_accuracy"] <= rec["ci95"][1]
@@ -167,3 +169,17 @@ def test_colour_saturation_caps_red_cores_lower_than_blue_ones():
     lin[:, 20:25, 20:25] = 0.3                                      # bright, below saturation:
     bright = s(lin, g_minus_i=[1.2, 0.6])[:, 22, 22]                # compressed by the blue share,
     assert bright[0] < bright[1] < s(lin)[0, 22, 22]                # more for the red galaxy
+
+
+def test_stamps_of_any_size_come_out_as_one_stack_of_frames():
+    rng = np.random.default_rng(6)
+    stamps = [rng.normal(0, 0.01, (k, k)).astype(np.float32) for k in (50, 110, 230)]
+    for k, st in zip((50, 110, 230), stamps):
+        st[k // 2 - k // 10:k // 2 + k // 10, k // 2 - k // 10:k // 2 + k // 10] += 1.0   # a square 1/5 of the field
+    for quality in (None, 75):
+        out = realism.Stretch(sky=20.0, soften=3.0, jpeg_quality=quality)(stamps, g_minus_i=[1.0, 1.0, 1.0])
+        assert out.shape == (3, data.STAMP, data.STAMP)
+        bright = (out > 100).sum(axis=(1, 2))             # the same field fraction in every frame
+        assert np.all(np.abs(bright / (data.STAMP / 5) ** 2 - 1) < 0.3)
+    same = realism.Stretch(jpeg_quality=None)
+    np.testing.assert_array_equal(same([stamps[1]])[0], same(stamps[1]))   # a standard stamp: untouched grid
