@@ -166,9 +166,11 @@ def realism_rows(records: list[dict]) -> list[tuple[str, str, str, str]]:
         else:
             value = (f"{100 * ba.mean():.1f} ± {100 * ba.std(ddof=1):.1f} % ({len(runs)} seeds: "
                      f"{', '.join(f'{100 * x:.1f}' for x in ba)}), AUC {auc:.2f}")
+        gz1 = str(runs[0].get("framing", "")).startswith("gz1")
+        framing = "framed as GZ1 frames its cutouts" if gz1 else "fixed 0.396\"/px framing"
         rows.append((f"sim-to-real: C2 trained on {trained_on}, balanced accuracy on real E|S0 vs Sp", "-", value,
-                     f"{runs[0].get('n_mock', '?')} mock galaxies, `{runs[0].get('profile')}`; real GZ1 reference "
-                     f"sample (not shipped), n_test = {runs[0].get('n_test', '?')}"))
+                     f"{runs[0].get('n_mock', '?')} mock galaxies, `{runs[0].get('profile')}`, {framing}; "
+                     f"real GZ1 reference sample (not shipped), n_test = {runs[0].get('n_test', '?')}"))
     return rows
 
 
