@@ -8,11 +8,14 @@ and stops cleanly when it is absent.
 Both sides go through the same steps before they are compared:
 
 1. **The g band.** Real: the blue channel of the JPEG (read with PIL, RGB order), the central
-   ``crop`` x ``crop`` px, resized (area average) to the mock's 110 px frame. Mock: the linear
-   nanomaggy stamp put through :class:`Stretch`, an asinh stretch of the SDSS-JPEG kind (Lupton et
-   al. 2004) to 0..255, the colour JPEG's saturation of the blue channel at a level set by the
-   galaxy's g - i colour (the generator records it), and a quality-75 JPEG round trip (GZ1's),
-   calibrated so that the sky level and sky noise equal the real JPEGs'.
+   ``crop`` x ``crop`` px, resized (area average) to the mock's 110 px frame. Mock: framed as GZ1
+   framed the real ones (``--framing gz1``, the default: each galaxy rendered in a field of the same
+   number of Petrosian R90 as the real crop, 0.024 ``crop``; ``fixed``: the mock set's own 110 px at
+   0.396"/px), the linear nanomaggy stamp put through :class:`Stretch`, an asinh stretch of the
+   SDSS-JPEG kind (Lupton et al. 2004) to 0..255, the colour JPEG's saturation of the blue channel
+   at a level set by the galaxy's g - i colour (the generator records it), and a quality-75 JPEG
+   round trip (GZ1's) on the real crop's grid, calibrated so that the sky level and sky noise equal
+   the real JPEGs'.
 2. **Statistics** (:func:`measure`): statmorph on the sky-subtracted stretched stamp (the JPEG
    values are not linear flux, so the mock is measured in the same non-linear units), with a
    photutils segmentation: size in the frame (r50 / frame width), concentration, asymmetry,
@@ -51,10 +54,10 @@ MOCK_GROUP = {"E": "E|S0", "S0": "E|S0", "Sp": "Sp", "Irr+Misc": "merger/Irr"}
 STATISTICS = ("size", "concentration", "asymmetry", "smoothness", "gini", "m20", "ellipticity")
 SHAPE_STATISTICS = STATISTICS[1:]  # the targeted ones; size in the frame is shown, not targeted
 REAL_SIZE = 423      # GZ1 cutouts, px
-# The central crop of the 423 px cutout that frames a galaxy as the mock's 110 px stamp does: chosen
-# by matching the distribution of r50 / frame width of real and mock E|S0 and Sp galaxies (see
-# best_crop and the report of `make realism`): 193-197 px, so 195 px, about 4.7 petroR90 across
-# (the 423 px cutout spans 10.15 petroR90).
+# The central crop of the 423 px cutout compared with the mock: 195 px, 4.68 petroR90 across (the
+# 423 px cutout spans 10.15 petroR90). With the GZ1 framing the mock follows it; it was chosen for the
+# fixed framing, as the crop whose r50 / frame width of E|S0 and Sp galaxies matches the mock's 110 px
+# stamps best (193-197 px; best_crop and the report of `make realism`).
 CROP = 195
 GZ1_R90_PER_PX = 0.024   # GZ1 cutouts: 0.024 petroR90 per px, so the 423 px cutout spans 10.15 petroR90
 BORDER = 8           # px of each edge where the sky is measured (as data.sky_sigma)
