@@ -239,18 +239,18 @@ def render_colour(p: dict, rng: np.random.Generator, realism=mock.Realism()) -> 
     n, s = STAMP * mock.OVERSAMPLE, scale / mock.OVERSAMPLE
     flux = 10 ** (-0.4 * (p["g_mag"] - 22.5))
     dx, dy = p["offset_x_px"] * scale, p["offset_y_px"] * scale
-    bt, hlr = p["bulge_fraction"], p["r_half_arcsec"]
+    bt = p["bulge_fraction"]
+    bulge_hlr, disk_hlr = mock.half_light_radii(p)
     parts = []  # (image of unit g flux, g flux, colour)
     if bt > 0:
-        bulge_hlr = hlr if bt >= 0.999 else hlr * np.clip(0.25 + 0.4 * bt, 0.2, 0.6)
-        bulge = galsim.Sersic(p["bulge_n"], half_light_radius=max(bulge_hlr, 0.15), flux=1.0)
+        bulge = galsim.Sersic(p["bulge_n"], half_light_radius=bulge_hlr, flux=1.0)
         bulge = bulge.shear(q=p["bulge_q"], beta=p["position_angle_deg"] * galsim.degrees).shift(dx, dy)
         parts.append((mock._draw(bulge, n, s), bt * flux, COLOURS["old"]))
     if bt < 1:
         disk_colour = COLOURS["S0_disk"] if p["ttype"] <= 0 else _disk_colour(max(p["ttype"], 1))
         disk_seed = int(rng.integers(2**63))
         kf = p["knot_fraction"]
-        disk_args = ((1 - bt) * flux, hlr * (1.0 + 0.3 * bt), n, s, dx, dy)
+        disk_args = ((1 - bt) * flux, disk_hlr, n, s, dx, dy)
         smooth = mock._disk_light(np.random.default_rng(disk_seed), dict(p, knot_fraction=0.0), 1.0, *disk_args[1:])
         parts.append((smooth, (1 - bt) * flux * (1 - kf), disk_colour))
         if kf > 0:  # the same disk with knots (same random stream), minus its smooth part: the knots

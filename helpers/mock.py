@@ -324,18 +324,24 @@ def _fft_convolve(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return conv[y0:y0 + image.shape[0], x0:x0 + image.shape[1]].copy()
 
 
+def half_light_radii(p) -> tuple[float, float]:
+    """Half-light radii (arcsec) of the bulge and of the disk of the galaxy ``p``: a pure bulge has
+    the galaxy's, a bulge beside a disk is smaller (0.2-0.6 of it, growing with B/T), the disk larger."""
+    hlr, bt = p["r_half_arcsec"], p["bulge_fraction"]
+    bulge = hlr if bt >= 0.999 else hlr * np.clip(0.25 + 0.4 * bt, 0.2, 0.6)
+    return max(bulge, 0.15), hlr * (1.0 + 0.3 * bt)
+
+
 def _body(rng, p: dict, flux: float, n: int, scale: float, dx: float = 0.0, dy: float = 0.0) -> np.ndarray:
     """Bulge (GalSim Sersic) + disk (exponential with structure) of one galaxy, no PSF."""
     bt = p["bulge_fraction"]
-    hlr = p["r_half_arcsec"]
+    bulge_hlr, disk_hlr = half_light_radii(p)
     out = np.zeros((n, n))
     if bt > 0:
-        bulge_hlr = hlr if bt >= 0.999 else hlr * np.clip(0.25 + 0.4 * bt, 0.2, 0.6)
-        bulge = galsim.Sersic(p["bulge_n"], half_light_radius=max(bulge_hlr, 0.15), flux=bt * flux)
+        bulge = galsim.Sersic(p["bulge_n"], half_light_radius=bulge_hlr, flux=bt * flux)
         bulge = bulge.shear(q=p["bulge_q"], beta=p["position_angle_deg"] * galsim.degrees).shift(dx, dy)
         out += _draw(bulge, n, scale)
     if bt < 1:
-        disk_hlr = hlr * (1.0 + 0.3 * bt)
         out += _disk_light(rng, p, (1 - bt) * flux, disk_hlr, n, scale, dx, dy)
     return out
 
@@ -383,7 +389,7 @@ def render(p: dict, rng: np.random.Generator, realism: Realism, stamp: int = dat
     img = img.reshape(stamp, OVERSAMPLE, stamp, OVERSAMPLE).sum(axis=(1, 3))  # pixel response
     if realism.stars:
         img += _stars(rng, p, stamp)
-    if realism.artefacts and rng.random() < 1 - (1 - 0.015) ** _area(stamp):
+    if realism.artefacts and rng.random() < _chance(0.015, stamp):
         img += _trail(rng, p, stamp)
         p["trail"] = 1
 
@@ -393,7 +399,7 @@ def render(p: dict, rng: np.random.Generator, realism: Realism, stamp: int = dat
     gimg.addNoise(galsim.CCDNoise(galsim.BaseDeviate(noise_seed), sky_level=sky_e, gain=1.0, read_noise=5.0))
     out = gimg.array / E_PER_NMGY
     out = np.minimum(out, SATURATION_NMGY)
-    if realism.artefacts and rng.random() < 1 - (1 - 0.02) ** _area(stamp):  # a field's edge: no data beyond
+    if realism.artefacts and rng.random() < _chance(0.02, stamp):  # a field's edge: no data beyond
         side, depth = rng.integers(4), rng.integers(round(5 * stamp / data.STAMP), round(25 * stamp / data.STAMP))
         sl = [np.s_[:depth, :], np.s_[-depth:, :], np.s_[:, :depth], np.s_[:, -depth:]][side]
         out[sl] = 0.0
@@ -404,6 +410,11 @@ def render(p: dict, rng: np.random.Generator, realism: Realism, stamp: int = dat
 def _area(stamp: int) -> float:
     """Sky area of a stamp in units of the standard one (1.0 exactly for data.STAMP)."""
     return (stamp / data.STAMP) ** 2
+
+
+def _chance(standard: float, stamp: int) -> float:
+    """Probability that something seen in a standard stamp with probability ``standard`` falls in this one."""
+    return 1 - (1 - standard) ** _area(stamp)
 
 
 def _neighbours(rng, p: dict, n: int, scale: float) -> np.ndarray:
@@ -430,7 +441,7 @@ def _stars(rng, p: dict, stamp: int) -> np.ndarray:
     """Field stars: PSF core with Moffat wings; a saturated one (rarely) gets spikes and a halo."""
     img = np.zeros((stamp, stamp))
     k = rng.poisson(0.9 * _area(stamp))
-    saturated = rng.random() < 1 - (1 - 0.04) ** _area(stamp)
+    saturated = rng.random() < _chance(0.04, stamp)
     fwhm = p["psf_fwhm_arcsec"]
     for i in range(k + saturated):
         mag = rng.uniform(10.5, 13.5) if (saturated and i == k) else 22.5 - 2.5 * np.log10(rng.pareto(0.8) * 2 + 1) - rng.uniform(0, 2)
@@ -492,15 +503,15 @@ def petrosian_radii(p) -> tuple[float, float]:
     """
     from scipy.special import gammaincinv
     hlr, bt = float(p["r_half_arcsec"]), float(p["bulge_fraction"])
+    r_b, r_d = half_light_radii(p)
     r = np.geomspace(1e-3, 60.0, 4000) * hlr
     light = np.zeros_like(r)
     if bt > 0:
         n = float(p["bulge_n"])
-        r_b = hlr if bt >= 0.999 else max(hlr * np.clip(0.25 + 0.4 * bt, 0.2, 0.6), 0.15)
         bulge = np.exp(-gammaincinv(2 * n, 0.5) * (r / r_b) ** (1 / n))
         light += bt * bulge / np.trapezoid(2 * np.pi * r * bulge, r)
     if bt < 1:
-        disk = np.exp(-r / (hlr * (1.0 + 0.3 * bt) / 1.678))
+        disk = np.exp(-r / (r_d / 1.678))
         light += (1 - bt) * disk / np.trapezoid(2 * np.pi * r * disk, r)
     ring = 2 * np.pi * r * light
     inside = np.concatenate([[0.0], np.cumsum(np.diff(r) * (ring[1:] + ring[:-1]) / 2)])
