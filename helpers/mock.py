@@ -45,8 +45,6 @@ PIXEL_SCALE = 0.396     # arcsec per SDSS pixel
 OVERSAMPLE = 2          # drawn at 0.198"/px, then binned 2x2 (the pixel response)
 E_PER_NMGY = 1270.0     # electrons per nanomaggy in a 53.9 s SDSS g exposure (gain ~4.7 e-/DN)
 SKY_MAG = 21.9          # g-band sky surface brightness, mag / arcsec^2 (dark time, high latitude)
-G_LIMIT = 16.0          # Nair & Abraham: g < 16 (extinction-corrected)
-Z_RANGE = (0.01, 0.1)
 SATURATION_NMGY = 40.0  # per pixel: about 50,000 e-, where an SDSS pixel saturates
 SERSIC_N = np.arange(0.5, 6.01, 0.25)  # GalSim caches Sersic tables per n: quantise n
 C_KMS, H0 = 299792.458, 70.0
@@ -72,6 +70,24 @@ class Realism:
 
     def without(self, element: str) -> "Realism":
         return Realism(**{**asdict(self), element: False})
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which galaxies a sample holds: brighter than ``g_limit`` (g mag), at redshifts in ``z_range``
+    (drawn uniformly in volume)."""
+    name: str
+    g_limit: float
+    z_range: tuple[float, float]
+
+
+# The paper's catalogue (the mock set): Nair & Abraham (2010), g < 16 (extinction-corrected), 0.01 < z < 0.1.
+NAIR_ABRAHAM = Selection("nair-abraham", 16.0, (0.01, 0.1))
+# Galaxy Zoo 1's galaxies: the SDSS main spectroscopic sample, r < 17.77 (g about 0.6 mag fainter for
+# these colours), nearly all at z < 0.25. About twice as far as Nair & Abraham's, so about half their
+# angular size: the cutout service upsampled them about 2.5-3.5 times to GZ1's 0.024 petroR90 per px.
+GZ1 = Selection("gz1", 18.4, (0.01, 0.25))
+SELECTIONS = {s.name: s for s in (NAIR_ABRAHAM, GZ1)}
 
 
 # Per-galaxy metadata stored beside the image (the /meta table of the HDF5 file).
@@ -121,17 +137,18 @@ LOG_ML_G = {"E": 0.75, "S0": 0.65, "Sp": 0.35, "Irr+Misc": 0.05}
 M_SUN_G = 5.11
 
 
-def _mass_and_distance(rng, cls: str) -> tuple[float, float, float, float]:
-    """Draw (log M*, z, g, M_g) until the galaxy passes g < 16; z weighted by volume."""
+def _mass_and_distance(rng, cls: str, selection: Selection) -> tuple[float, float, float, float]:
+    """Draw (log M*, z, g, M_g) until the galaxy passes the selection; z weighted by volume."""
     mu, sd, lo, hi = MASS[cls]
+    (z0, z1), g_limit = selection.z_range, selection.g_limit
     for _ in range(1000):
         log_m = float(np.clip(rng.normal(mu, sd), lo, hi))
-        z = float(Z_RANGE[0] + (Z_RANGE[1] - Z_RANGE[0]) * rng.random() ** (1 / 3))
+        z = float(z0 + (z1 - z0) * rng.random() ** (1 / 3))
         abs_mag = M_SUN_G - 2.5 * (log_m - LOG_ML_G[cls])
         g = abs_mag + _distance_modulus(z)
-        if g < G_LIMIT:
+        if g < g_limit:
             return log_m, z, g, abs_mag
-    raise RuntimeError(f"could not draw a {cls} galaxy brighter than g = {G_LIMIT}")
+    raise RuntimeError(f"could not draw a {cls} galaxy brighter than g = {g_limit}")
 
 
 def _ttype(rng, cls: str) -> int:
@@ -146,11 +163,12 @@ def _ttype(rng, cls: str) -> int:
 
 # ----------------------------------------------------------------------------- parameters
 
-def draw_parameters(rng: np.random.Generator, cls: str, realism: Realism) -> dict:
-    """All physical and observational parameters of one galaxy of class ``cls``."""
+def draw_parameters(rng: np.random.Generator, cls: str, realism: Realism,
+                    selection: Selection = NAIR_ABRAHAM) -> dict:
+    """All physical and observational parameters of one galaxy of class ``cls`` in ``selection``."""
     p = {name: 0 for name in META_DTYPE.names}
     p["ttype"] = t = _ttype(rng, cls)
-    p["log_mstar"], p["z"], p["g_mag"], p["abs_mag_g"] = _mass_and_distance(rng, cls)
+    p["log_mstar"], p["z"], p["g_mag"], p["abs_mag_g"] = _mass_and_distance(rng, cls, selection)
     early = cls in ("E", "S0")
     p["r_half_kpc"] = _size_kpc(rng, p["log_mstar"], early)
     kpc_per_arcsec = angular_diameter_distance_kpc(p["z"]) / 206264.8
@@ -366,6 +384,11 @@ def render(p: dict, rng: np.random.Generator, realism: Realism, stamp: int = dat
     Updates ``p`` in place with what was added around it (stars, neighbours, artefacts); their number
     per unit sky area does not depend on ``stamp``.
     """
+    return _observe(_scene(p, rng, realism, stamp), p, rng, realism, stamp)
+
+
+def _scene(p: dict, rng: np.random.Generator, realism: Realism, stamp: int) -> np.ndarray:
+    """The noiseless g-band sky of :func:`render` (nanomaggies): galaxy, neighbours, PSF, stars, trail."""
     n = stamp * OVERSAMPLE
     scale = PIXEL_SCALE / OVERSAMPLE
     flux = 10 ** (-0.4 * (p["g_mag"] - 22.5))
@@ -392,7 +415,11 @@ def render(p: dict, rng: np.random.Generator, realism: Realism, stamp: int = dat
     if realism.artefacts and rng.random() < _chance(0.015, stamp):
         img += _trail(rng, p, stamp)
         p["trail"] = 1
+    return img
 
+
+def _observe(img: np.ndarray, p: dict, rng: np.random.Generator, realism: Realism, stamp: int) -> np.ndarray:
+    """The noiseless sky ``img`` as the g-band CCD saw it: sky and Poisson noise, saturation, a field's edge."""
     sky_e = (p["sky_sigma_nmgy"] * E_PER_NMGY) ** 2
     gimg = galsim.ImageF(np.ascontiguousarray(np.clip(img, 0, None) * E_PER_NMGY, dtype=np.float32))
     noise_seed = int(rng.integers(1, 2**31 - 1))
@@ -474,17 +501,49 @@ def _trail(rng, p: dict, stamp: int) -> np.ndarray:
 # ----------------------------------------------------------------------------- the data set
 
 def galaxy(seed: int, index: int, cls: str, realism: Realism = Realism(),
-           field_r90: float | None = None) -> tuple[np.ndarray, dict]:
+           field_r90: float | None = None, selection: Selection = NAIR_ABRAHAM) -> tuple[np.ndarray, dict]:
     """Galaxy number ``index`` of the set made with ``seed``: (image, parameters).
 
     The stamp is the standard ``data.STAMP`` px, or with ``field_r90`` a field of that many Petrosian
     R90 across (:func:`petrosian_radii`) at the same 0.396"/px, as Galaxy Zoo frames its cutouts: the
     same galaxy, the same parameters, only the field around it (and what falls in it) differs.
+    ``selection`` puts the galaxy in another sample (:data:`GZ1`: fainter, farther, smaller).
     """
+    image, _, p = _observed(seed, index, cls, realism, field_r90, selection)
+    return image, p
+
+
+def _observed(seed, index, cls, realism, field_r90, selection) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(g image, the noiseless sky behind it, parameters) of :func:`galaxy`."""
     rng = np.random.default_rng([seed, index])
-    p = draw_parameters(rng, cls, realism)
+    p = draw_parameters(rng, cls, realism, selection)
     stamp = data.STAMP if field_r90 is None else gz_stamp(p, field_r90)
-    return render(p, rng, realism, stamp), p
+    scene = _scene(p, rng, realism, stamp)
+    return _observe(scene, p, rng, realism, stamp), scene, p
+
+
+# Sky noise per pixel in r and i over g's, in nanomaggies: SDSS DR7's 95 % completeness limits for point
+# sources are g 22.2, r 22.2, i 21.3 (Abazajian et al. 2009).
+BAND_NOISE = {"g": 1.0, "r": 1.0, "i": 10 ** (0.4 * 0.9)}
+
+
+def galaxy_gri(seed: int, index: int, cls: str, realism: Realism = Realism(), field_r90: float | None = None,
+               selection: Selection = NAIR_ABRAHAM, noise_scale: float = 1.0) -> tuple[np.ndarray, dict]:
+    """The galaxy of :func:`galaxy` in g, r and i: ((3, n, n) nanomaggies, parameters), g exactly
+    :func:`galaxy`'s image. r and i are the same noiseless sky scaled to the galaxy's integrated
+    g - i colour (r midway, geometrically, between g and i; stars and neighbours take it too), each
+    with its own sky noise (:data:`BAND_NOISE`), drawn from a stream of their own. ``noise_scale``
+    scales the noise of all three (a deeper survey, or galaxies higher above their sky, below 1)."""
+    g, scene, p = _observed(seed, index, cls, realism, field_r90, selection)
+    if noise_scale != 1.0:
+        g = np.where(g == 0.0, 0.0, np.minimum(scene, SATURATION_NMGY) + noise_scale * (g - np.minimum(scene, SATURATION_NMGY)))
+    band_rng = np.random.default_rng([seed, index, 1])
+    i_over_g = 10 ** (0.4 * p["g_minus_i"])
+    r, i = (np.minimum(scene * ratio + band_rng.normal(0, noise_scale * BAND_NOISE[b] * p["sky_sigma_nmgy"], g.shape),
+                       SATURATION_NMGY) for b, ratio in (("r", np.sqrt(i_over_g)), ("i", i_over_g)))
+    edge = g == 0.0  # a field's edge (the noise leaves no other pixel exactly 0)
+    r[edge] = i[edge] = 0.0
+    return np.stack([g, r, i]).astype(np.float32), p
 
 
 def gz_stamp(p: dict, field_r90: float, largest: int = 640) -> int:

@@ -8,14 +8,16 @@ and stops cleanly when it is absent.
 Both sides go through the same steps before they are compared:
 
 1. **The g band.** Real: the blue channel of the JPEG (read with PIL, RGB order), the central
-   ``crop`` x ``crop`` px, resized (area average) to the mock's 110 px frame. Mock: framed as GZ1
-   framed the real ones (``--framing gz1``, the default: each galaxy rendered in a field of the same
-   number of Petrosian R90 as the real crop, 0.024 ``crop``; ``fixed``: the mock set's own 110 px at
-   0.396"/px), the linear nanomaggy stamp put through :class:`Stretch`, an asinh stretch of the
-   SDSS-JPEG kind (Lupton et al. 2004) to 0..255, the colour JPEG's saturation of the blue channel
-   at a level set by the galaxy's g - i colour (the generator records it), and a quality-75 JPEG
-   round trip (GZ1's) on the real crop's grid, calibrated so that the sky level and sky noise equal
-   the real JPEGs'.
+   ``crop`` x ``crop`` px, resized (area average) to the mock's 110 px frame. Mock: drawn as GZ1's
+   galaxies (``--selection gz1``: :data:`mock.GZ1`, fainter and farther than the mock set's Nair &
+   Abraham galaxies), framed as GZ1 framed them (``--framing gz1``, the default: each galaxy rendered
+   in a field of the same number of Petrosian R90 as the real crop, 0.024 ``crop``; ``fixed``: the
+   mock set's own 110 px at 0.396"/px), in g, r and i (:func:`mock.galaxy_gri`) with their sky noise
+   scaled to the real sample's depth (``--noise-scale``, :data:`NOISE_SCALE`), then put through
+   :class:`Stretch`: the SDSS colour composite (Lupton et al. 2004), the frame JPEG at 0.396"/px, the
+   cutout service's resampling to the real crop's grid and GZ1's JPEG, its blue channel; calibrated
+   so that the sky level and sky noise equal the real JPEGs'. :func:`noise_acf` and
+   :func:`radial_profile` check the sky's correlation and the galaxies' light against the real.
 2. **Statistics** (:func:`measure`): statmorph on the sky-subtracted stretched stamp (the JPEG
    values are not linear flux, so the mock is measured in the same non-linear units), with a
    photutils segmentation: size in the frame (r50 / frame width), concentration, asymmetry,
@@ -63,6 +65,14 @@ GZ1_R90_PER_PX = 0.024   # GZ1 cutouts: 0.024 petroR90 per px, so the 423 px cut
 BORDER = 8           # px of each edge where the sky is measured (as data.sky_sigma)
 SIM_CLASSES = ("E|S0", "Sp")
 STATS_SEED = 7       # seed of the mock galaxies measured against the real ones (and calibrating the stretch)
+# The real sample's galaxies stand about 2.5 times higher above their sky noise than the mock's drawn as
+# GZ1's galaxies at SDSS's depth: in the stretched frames the real ellipticals' median profile is 44 of
+# 255 at 0.7 R90, the mock's 21 (radial_profile; `make realism` prints both). The cause is not pinned
+# down (GZ1's clean classes favour bright galaxies of high surface brightness; the SDSS frame images the
+# cutout service resampled may have been smoothed): the comparison takes the measured depth, the mock's
+# sky noise times 0.4 (the ellipticals alone would take 0.35, the spirals 0.5).
+NOISE_SCALE = 0.4
+PROFILE_EDGES = (0, 3, 6, 10, 15, 20, 26, 33, 40, 47, 55)   # annuli of radial_profile, px of the 110 px frame
 
 
 # ----------------------------------------------------------------------------- the real sample
@@ -139,33 +149,64 @@ def sky_stats(images: np.ndarray, border: int = BORDER) -> pd.DataFrame:
     return pd.DataFrame({"sky": sky, "noise": noise, "peak": peak})
 
 
+def noise_acf(images: np.ndarray, border: int = BORDER, lags=(1, 2, 3)) -> pd.DataFrame:
+    """Per image: the sky noise's autocorrelation at ``lags`` px along the four border strips (each
+    strip median-subtracted and clipped at 3 MAD sigmas, so that a source there weighs little).
+    White noise gives 0; the real GZ1 frames give about 0.8 at 1 px."""
+    images = np.asarray(images, dtype=np.float64)
+    rows = []
+    for im in images:
+        num, den = np.zeros(len(lags)), 0.0
+        for strip in (im[:border], im[-border:], im[:, :border].T, im[:, -border:].T):
+            strip = strip - np.median(strip)
+            mad_sigma = 1.4826 * np.median(np.abs(strip))
+            strip = np.clip(strip, -3 * mad_sigma, 3 * mad_sigma)
+            num += [np.mean(strip[:, k:] * strip[:, :-k]) for k in lags]
+            den += np.mean(strip * strip)
+        rows.append(num / max(den, 1e-12))
+    return pd.DataFrame(rows, columns=[f"acf{k}" for k in lags])
+
+
+def radial_profile(images: np.ndarray, edges=PROFILE_EDGES) -> np.ndarray:
+    """The median over images of each image's median pixel in the annuli ``edges`` (px) about its centre."""
+    images = np.asarray(images, dtype=np.float32)
+    n = images.shape[-1]
+    yy, xx = np.mgrid[:n, :n]
+    r = np.hypot(yy - (n - 1) / 2, xx - (n - 1) / 2)
+    rings = [(r >= a) & (r < b) for a, b in zip(edges[:-1], edges[1:])]
+    return np.median([[np.median(im[ring]) for ring in rings] for im in images], axis=0)
+
+
 @dataclass(frozen=True)
 class Stretch:
-    """The SDSS-JPEG treatment of a linear, sky-subtracted mock stamp: a Lupton-style asinh stretch to
-    0..255, then (``jpeg_quality``) the JPEG itself::
+    """The SDSS colour JPEG made of a linear, sky-subtracted mock stamp, and its blue channel (the g
+    band) as Galaxy Zoo 1 showed it, in a ``size`` px frame.
 
-        J = clip(sky + 255 / q * asinh(x / (soften * sigma)), 0, 255)
+    1. **The colour composite** (Lupton et al. 2004). The g, r and i stamps (or g alone, r and i then
+       its copies scaled to the galaxy's g - i colour) are balanced so that a galaxy of g - i =
+       ``colour_zero`` is grey, and stretched on their mean I = (g + r + i) / 3::
 
-    ``sigma`` is the stamp's own sky noise, so ``soften`` is the softening in sky sigmas; ``q``
-    (Lupton's Q) sets where it saturates (255 at x = soften * sigma * sinh(q)). With ``jpeg_quality``
-    the stamp is resampled (bicubic) to the grid the real JPEG had over the same field (``jpeg_grid``
-    px: the real crop that matches the mock's 110 px frame), written as an 8-bit JPEG of that quality
-    (Galaxy Zoo 1's cutouts are quality 75, 4:2:0; their blue channel's sky noise is the luminance's,
-    90 % correlated with red and green, so a grey JPEG stands in for it), read back and averaged back
-    to 110 px, as the real crop is. Without it, J is rounded to integers. :func:`calibrate_stretch`
-    sets ``sky`` and ``soften`` so that the sky level and noise, measured as :func:`sky_stats` does,
-    equal the real JPEGs'.
+           channel = sky + 255 / q * x_channel / I * asinh(I / (soften * sigma))       (R, G, B = i, r, g)
 
-    Colour (``g_minus_i`` given, one per stamp), as Lupton et al. (2004) make a colour JPEG: the asinh
-    stretch acts on the mean intensity I = (g + r + i) / 3 and each channel keeps its share of it, so
-    the blue channel is ``share`` x f(x / ``share``) with share = 3 g / (g + r + i) (r taken midway
-    between g and i): the same slope as above where the galaxy is faint, a dynamic range compressed by
-    the share where it is bright (0.65 for a red elliptical, 0.76 for a blue spiral). And a saturated
-    pixel is scaled down in all three channels until the brightest one (i, for a galaxy) is 255, so the
-    blue channel of a bright core is held at 255 x (g / i flux, as the JPEG balances the bands):
-    cap = 255 x 10^(-0.4 (g - i - ``colour_zero``)). Red ellipticals get flat-topped cores at about half
-    of full scale, blue spirals hardly any: what the real blue channels show (peak pixel about 125 of
-    255 for the GZ1 ellipticals, never 255).
+       ``sigma`` is the stamp's own g-band sky noise, so ``soften`` is the softening in sky sigmas; ``q``
+       (Lupton's Q) sets where it saturates. A pixel whose brightest channel passes 255 is scaled down
+       in all three until it is 255, so the blue channel of a red core is held at about 255 x (g / i,
+       as balanced; :meth:`cap`): red ellipticals get flat-topped cores at about half of full scale, blue spirals
+       hardly any, as the real blue channels show (peak about 125 of 255 for GZ1's ellipticals).
+    2. **The JPEGs** (``jpeg_quality``). The 8-bit composite is a colour JPEG at its own 0.396"/px
+       (``frame_jpeg``, quality 75 assumed): the SDSS frame images that the DR7 cutout service
+       resampled. It is resampled (bicubic) to the grid the real cutout had over the same field
+       (``jpeg_grid`` px: the real crop that matches the mock's frame) and written as GZ1's quality-75
+       colour JPEG (4:2:0); its blue channel is averaged down to ``size`` px, as the real crop is.
+       Colour JPEGs keep the luminance and blur and coarsen the colour, so the blue channel's sky noise
+       becomes mostly the mean of the three bands' (90 % correlated with red and green in the real
+       cutouts). The resampling, 2.5-4 times finer for a galaxy of GZ1's size, correlates the sky noise,
+       and the frame JPEG's blocks before it more so (:func:`noise_acf` at 1 px for the mock drawn as
+       GZ1's galaxies: 0.83, 0.77 without the frame JPEG; the real frames 0.78-0.87).
+       Without ``jpeg_quality`` the blue channel is rounded to integers.
+
+    :func:`calibrate_stretch` sets ``sky`` and ``soften`` so that the sky level and noise, measured as
+    :func:`sky_stats` does, equal the real JPEGs'.
     """
     sky: float = 3.0
     soften: float = 3.0
@@ -173,58 +214,71 @@ class Stretch:
     jpeg_quality: int | None = 75
     jpeg_grid: int = CROP
     colour_zero: float = 0.35
+    frame_jpeg: int | None = 75
 
     def g_over_i(self, g_minus_i) -> np.ndarray:
         """The g / i flux ratio as the JPEG balances the bands (1 at g - i = ``colour_zero``)."""
         return 10 ** (-0.4 * (np.asarray(g_minus_i, dtype=np.float32) - self.colour_zero))
 
     def cap(self, g_minus_i) -> np.ndarray:
-        return np.minimum(255.0, 255.0 * self.g_over_i(g_minus_i))
-
-    def blue_share(self, g_minus_i) -> np.ndarray:
-        """g's share of the mean intensity I = (g + r + i) / 3, with r taken midway (geometric) between."""
-        rho = self.g_over_i(g_minus_i)
-        return 3 * rho / (1 + np.sqrt(rho) + rho)
+        """Where the blue channel of a saturated pixel of this colour is held."""
+        return self.sky + (255.0 - self.sky) * np.minimum(1.0, self.g_over_i(g_minus_i))
 
     def __call__(self, images, g_minus_i=None, size: int = data.STAMP) -> np.ndarray:
-        """One stamp (n, n), a stack (N, n, n), or a list of square stamps of any sizes (each its own
-        field, as :func:`mock.galaxy` frames them with ``field_r90``): stretched, resampled through
-        the JPEG's grid to ``size`` px, stacked."""
-        if isinstance(images, (list, tuple)):
-            colours = [None] * len(images) if g_minus_i is None else np.asarray(g_minus_i)
-            return np.stack([self(im, c, size) for im, c in zip(images, colours)])
-        images = np.asarray(images, dtype=np.float32)
-        stack = images[None] if images.ndim == 2 else images
-        level, sigma = data.sky_sigma(stack)
-        sigma = np.maximum(sigma, 1e-12).reshape(-1, 1, 1)
-        x = stack - level.reshape(-1, 1, 1)
-        share, top = 1.0, 255.0
-        if g_minus_i is not None:
-            colour = np.atleast_1d(g_minus_i)
-            share, top = self.blue_share(colour).reshape(-1, 1, 1), self.cap(colour).reshape(-1, 1, 1)
-        out = np.clip(self.sky + 255.0 / self.q * share * np.arcsinh(x / (share * self.soften * sigma)), 0, top)
-        out = out.astype(np.float32)
-        if self.jpeg_quality or out.shape[-1] != size:
-            out = np.stack([self._through_cutout_grid(im, size) for im in out])
+        """One g stamp (n, n), a stack of them (N, n, n) or of g, r, i stamps (N, 3, n, n), or a list of
+        stamps of any sizes, each (n, n) or (3, n, n) (each its own field, as :func:`mock.galaxy` frames
+        them with ``field_r90``): the blue channels, resampled through the JPEGs' grids to ``size`` px.
+        ``g_minus_i`` (one per stamp) colours the g-only stamps; None: grey (g - i = ``colour_zero``)."""
+        one = not isinstance(images, (list, tuple)) and np.ndim(images) == 2
+        stamps = [images] if one else list(images)
+        colours = [None] * len(stamps) if g_minus_i is None else list(np.atleast_1d(g_minus_i))
+        out = np.stack([self._blue(np.asarray(s, dtype=np.float32), c, size) for s, c in zip(stamps, colours)])
+        return out[0] if one else out
+
+    def composite(self, stamp: np.ndarray, g_minus_i=None) -> np.ndarray:
+        """The stretched colour image (n, n, 3; R G B = i r g; floats 0..255) of a g (n, n) or g, r, i
+        (3, n, n) stamp, before the JPEGs."""
+        bands = stamp if stamp.ndim == 3 else stamp[None]
+        level, sigma = data.sky_sigma(bands)
+        x = bands - level.reshape(-1, 1, 1)
+        sigma = max(float(sigma[0]), 1e-12)
+        if len(x) == 1:   # g only: r and i are g at the galaxy's colour, balanced as the JPEG balances them
+            rho = float(self.g_over_i(self.colour_zero if g_minus_i is None else g_minus_i))
+            g, r, i = x[0], x[0] / np.sqrt(rho), x[0] / rho
         else:
-            out = np.round(out)
-        return out if images.ndim == 3 else out[0]
+            g, r, i = x[0], x[1] * 10 ** (-0.2 * self.colour_zero), x[2] * 10 ** (-0.4 * self.colour_zero)
+        u = (g + r + i) / 3 / (self.soften * sigma)
+        gain = 255.0 / (self.q * self.soften * sigma) * np.where(np.abs(u) < 1e-6, 1.0, np.arcsinh(u) / np.where(u == 0, 1, u))
+        rgb = np.stack([i, r, g], axis=-1) * gain[..., None]
+        brightest = np.maximum(rgb.max(axis=-1, keepdims=True), 1e-12)
+        return np.clip(self.sky + rgb * np.minimum(1.0, (255.0 - self.sky) / brightest), 0, 255).astype(np.float32)
 
-    def _through_cutout_grid(self, stamp: np.ndarray, size: int) -> np.ndarray:
-        """Resampled (bicubic) to the ``jpeg_grid`` px of the real crop over the same field, as 8 bits
-        (with ``jpeg_quality`` a JPEG round trip), then averaged down to ``size`` px as the real crop is."""
-        import io
-
+    def _blue(self, stamp: np.ndarray, g_minus_i, size: int) -> np.ndarray:
         from PIL import Image
-        big = np.asarray(Image.fromarray(stamp, mode="F").resize((self.jpeg_grid,) * 2, Image.Resampling.BICUBIC))
-        back = np.clip(np.round(big), 0, 255).astype(np.uint8)
-        if self.jpeg_quality:
-            buf = io.BytesIO()
-            Image.fromarray(back, mode="L").save(buf, "JPEG", quality=int(self.jpeg_quality))
-            with Image.open(io.BytesIO(buf.getvalue())) as im:
-                back = np.asarray(im)
-        return np.asarray(Image.fromarray(back.astype(np.float32), mode="F").resize((size, size), Image.Resampling.BOX),
-                          dtype=np.float32)
+        rgb = self.composite(stamp, g_minus_i)
+        if not self.jpeg_quality:
+            blue = rgb[..., 2]
+            if blue.shape[0] == size:
+                return np.round(blue)
+            big = np.asarray(Image.fromarray(blue, mode="F").resize((self.jpeg_grid,) * 2, Image.Resampling.BICUBIC))
+            back = np.clip(np.round(big), 0, 255).astype(np.float32)
+        else:
+            frame = _jpeg_round_trip(rgb, self.frame_jpeg) if self.frame_jpeg else np.clip(np.round(rgb), 0, 255).astype(np.uint8)
+            big = Image.fromarray(frame, mode="RGB").resize((self.jpeg_grid,) * 2, Image.Resampling.BICUBIC)
+            back = _jpeg_round_trip(np.asarray(big), self.jpeg_quality)[..., 2].astype(np.float32)
+        return np.asarray(Image.fromarray(back, mode="F").resize((size, size), Image.Resampling.BOX), dtype=np.float32)
+
+
+def _jpeg_round_trip(image: np.ndarray, quality: int) -> np.ndarray:
+    """An 8-bit JPEG (grey (n, n) or colour (n, n, 3); colour with PIL's 4:2:0 chroma) of ``image``
+    (0..255) at ``quality``, read back (uint8)."""
+    import io
+
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(np.round(image), 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=int(quality))
+    with Image.open(io.BytesIO(buf.getvalue())) as im:
+        return np.asarray(im)
 
 
 def calibrate_stretch(mock_images: np.ndarray, target_sky: float, target_noise: float, iterations: int = 40,
@@ -344,17 +398,20 @@ def best_crop(real_size: np.ndarray, crop: int, mock_size: np.ndarray, crops=ran
 # ----------------------------------------------------------------------------- mock samples
 
 def _render_many(args):
-    seed, items, realism, field_r90 = args
-    return [(im, p["g_minus_i"]) for im, p in (mock.galaxy(seed, i, cls, realism, field_r90) for i, cls in items)]
+    seed, items, realism, field_r90, selection, noise_scale = args
+    return [(im, p["g_minus_i"]) for im, p in (mock.galaxy_gri(seed, i, cls, realism, field_r90, selection, noise_scale)
+                                               for i, cls in items)]
 
 
 def render_galaxies(seed: int, items, realism: mock.Realism = mock.Realism(), workers: int = 1,
-                    field_r90: float | None = None):
-    """The galaxies ``items`` = [(index, class), ...] of the mock set ``seed``, in ``workers`` processes:
-    (stamps, g - i colours). Standard stamps as a stack; with ``field_r90`` each galaxy's own field,
-    that many Petrosian R90 across (as GZ1 frames its cutouts), as a list."""
+                    field_r90: float | None = None, selection: mock.Selection = mock.NAIR_ABRAHAM,
+                    noise_scale: float = 1.0):
+    """The galaxies ``items`` = [(index, class), ...] of the mock set ``seed`` (drawn from
+    ``selection``, their sky noise ``noise_scale`` times SDSS's), in ``workers`` processes:
+    (g, r, i stamps, g - i colours). Standard stamps as a (N, 3, n, n) stack; with ``field_r90`` each
+    galaxy's own field, that many Petrosian R90 across (as GZ1 frames its cutouts), as a list."""
     items = list(items)
-    jobs = [(seed, items[i:i + 32], realism, field_r90) for i in range(0, len(items), 32)]
+    jobs = [(seed, items[i:i + 32], realism, field_r90, selection, noise_scale) for i in range(0, len(items), 32)]
     with _pool(workers) as pool:
         out = [x for part in pool.map(_render_many, jobs) for x in part]
     images = [im for im, _ in out]
@@ -369,12 +426,13 @@ def _pool(workers: int):
 
 
 def mock_groups(n_per_group: int, seed: int = STATS_SEED, realism: mock.Realism = mock.Realism(), workers: int = 1,
-                field_r90: float | None = None):
+                field_r90: float | None = None, selection: mock.Selection = mock.NAIR_ABRAHAM,
+                noise_scale: float = 1.0):
     """``n_per_group`` mock galaxies of each group (E|S0 split as the paper's E:S0), linear stamps
     (framed as :func:`render_galaxies`). Returns (images, groups, classes, g - i colours)."""
     n_e = round(n_per_group * 2723 / (2723 + 3215))
     classes = ["E"] * n_e + ["S0"] * (n_per_group - n_e) + ["Sp"] * n_per_group + ["Irr+Misc"] * n_per_group
-    images, colours = render_galaxies(seed, enumerate(classes), realism, workers, field_r90)
+    images, colours = render_galaxies(seed, enumerate(classes), realism, workers, field_r90, selection, noise_scale)
     return images, np.array([MOCK_GROUP[c] for c in classes]), np.array(classes), colours
 
 
@@ -416,23 +474,25 @@ def realism_variants(ablation: bool = True, names=None) -> list[mock.Realism]:
 
 
 @functools.lru_cache(maxsize=1)
-def _mock_set(n: int, seed: int, realism: mock.Realism, workers: int, field_r90: float | None):
+def _mock_set(n: int, seed: int, realism: mock.Realism, workers: int, field_r90: float | None,
+              selection: mock.Selection, noise_scale: float):
     """The E, S0 and Sp galaxies of the ``n``-galaxy mock set ``seed`` (Irr+Misc left out), rendered
     once for all the training seeds that use them: (stamps, g - i colours, 1 for Sp)."""
     from .classes import CLASSES
     names = [CLASSES[k] for k in mock.class_labels(n, seed)]
     items = [(i, c) for i, c in enumerate(names) if c != "Irr+Misc"]
-    images, colours = render_galaxies(seed, items, realism, workers, field_r90)
+    images, colours = render_galaxies(seed, items, realism, workers, field_r90, selection, noise_scale)
     return images, colours, np.array([c == "Sp" for _, c in items], dtype=np.int64)
 
 
 def sim_to_real(real: RealSample, stretch: Stretch, realism: mock.Realism = mock.Realism(), n_mock: int = 3000,
                 profile: str = "quick", seed: int = 0, mock_seed: int = 42, workers: int = 1,
-                progress: bool = True, field_r90: float | None = None) -> dict:
+                progress: bool = True, field_r90: float | None = None,
+                selection: mock.Selection = mock.NAIR_ABRAHAM, noise_scale: float = 1.0) -> dict:
     """Train C2 on a mock set alone (E and S0 together against Sp), test it on the real E|S0 and Sp.
 
-    The mock set (``n_mock`` galaxies in the paper's proportions, Irr+Misc left out; with
-    ``field_r90`` each framed as GZ1 frames its cutouts) is stretched as the JPEGs were, then both
+    The mock set (``n_mock`` galaxies of ``selection`` in the paper's proportions, Irr+Misc left out;
+    with ``field_r90`` each framed as GZ1 frames its cutouts; sky noise ``noise_scale`` times SDSS's) is stretched as the JPEGs were, then both
     sides go through ``data.normalise``; 15 % of the mock galaxies validate (early stopping). Returns
     a results record with balanced accuracy, its bootstrap 95 % interval (``ci95``) and the AUC of P(Sp).
     """
@@ -444,7 +504,7 @@ def sim_to_real(real: RealSample, stretch: Stretch, realism: mock.Realism = mock
 
     prof = train.profile(profile)
     name = train_set_name(realism)
-    images, colours, y = _mock_set(n_mock, mock_seed, realism, workers, field_r90)
+    images, colours, y = _mock_set(n_mock, mock_seed, realism, workers, field_r90, selection, noise_scale)
     x = data.normalise(stretch(images, colours))
     tr, va = train_test_split(np.arange(len(y)), test_size=0.15, stratify=y, random_state=seed)
     train.seed_everything(seed)
@@ -459,7 +519,7 @@ def sim_to_real(real: RealSample, stretch: Stretch, realism: mock.Realism = mock
         "C2", "sim-to-real", name, prof, seed, y_true, y_pred, SIM_CLASSES, n_train=len(tr),
         epochs=history.stopped_epoch, train_seconds=history.train_seconds, train_set=name,
         test_set=f"real GZ1 sample, E|S0 vs Sp, central {real.crop} px -> {data.STAMP} px",
-        framing=framing_name(field_r90),
+        framing=framing_name(field_r90), selection=selection.name, noise_scale=float(noise_scale),
         realism=asdict(realism), balanced_accuracy=balanced_accuracy(y_true, y_pred),
         ci95=list(evaluate.bootstrap_ci(y_true, y_pred, stat=balanced_accuracy)),
         auc=float(roc_auc_score(y_true, p_sp)), best_epoch=history.best_epoch, n_mock=int(n_mock),
@@ -488,6 +548,11 @@ def main(argv=None) -> int:
     ap.add_argument("--framing", choices=("gz1", "fixed"), default="gz1",
                     help="gz1: each mock galaxy in a field of the same petroR90 multiple as the real crop "
                          "(GZ1's framing); fixed: the mock set's own 110 px at 0.396\"/px")
+    ap.add_argument("--selection", choices=tuple(mock.SELECTIONS), default=mock.GZ1.name,
+                    help="the mock galaxies' sample: gz1 (the real sample's: r < 17.77, z < 0.25) or "
+                         "nair-abraham (the mock set's: g < 16, z < 0.1)")
+    ap.add_argument("--noise-scale", type=float, default=NOISE_SCALE,
+                    help="the mock's sky noise in units of SDSS's (default: the depth measured on the real sample)")
     ap.add_argument("--profile", default="quick", help="training profile (helpers.train.PROFILES)")
     ap.add_argument("--no-ablation", action="store_true", help="train on the full and naive mock only")
     ap.add_argument("--train-sets", help="comma-separated training sets to run (e.g. mock,naive,mock-without-stars); "
@@ -517,24 +582,36 @@ def main(argv=None) -> int:
     real = read_sample(args.sample, args.crop)
     print(f"real sample: {len(real)} galaxies ({', '.join(f'{g} {np.sum(real.groups == g)}' for g in GROUPS)}), "
           f"central {args.crop} px -> {data.STAMP} px")
-    mock_lin, mock_grp, _, mock_col = mock_groups(args.n_stats, workers=workers, field_r90=field_r90)
-    print(f"mock framing: {framing_name(field_r90)}")
-    real_sky = sky_stats(real.images)
+    selection = mock.SELECTIONS[args.selection]
+    mock_lin, mock_grp, _, mock_col = mock_groups(args.n_stats, workers=workers, field_r90=field_r90,
+                                                  selection=selection, noise_scale=args.noise_scale)
+    print(f"mock framing: {framing_name(field_r90)}; selection: {selection}; sky noise {args.noise_scale} x SDSS's")
+    real_sky = sky_stats(real.images).join(noise_acf(real.images))
     stretch = calibrate_stretch(mock_lin, real_sky["sky"].median(), real_sky["noise"].median(), jpeg_grid=args.crop)
     mock_img = stretch(mock_lin, mock_col)
-    mock_sky = sky_stats(mock_img)
+    mock_sky = sky_stats(mock_img).join(noise_acf(mock_img))
     print(f"stretch: {stretch}")
-    print(f"\n{'sky and peak (median)':<24}{'sky /255':>10}{'noise /255':>12}{'peak (sky sigmas)':>20}")
+    columns = ("sky", "noise", "peak", "acf1", "acf2", "acf3")
+    print(f"\n{'sky (median)':<24}{'sky /255':>10}{'noise /255':>12}{'peak (sky sigmas)':>20}"
+          f"{'noise ACF at 1, 2, 3 px':>26}")
     levels = {}
     for label, st, grp in (("real", real_sky, real.groups), ("mock", mock_sky, mock_grp)):
         for g in ("all", *GROUPS):
-            sel = st if g == "all" else st[grp == g]
-            levels[f"{label}/{g}"] = {k: float(sel[k].median()) for k in ("sky", "noise", "peak")}
-            print(f"{label + ' ' + g:<24}{sel['sky'].median():>10.2f}{sel['noise'].median():>12.2f}{sel['peak'].median():>20.1f}")
+            m = (st if g == "all" else st[grp == g]).median()
+            levels[f"{label}/{g}"] = {k: float(m[k]) for k in columns}
+            print(f"{label + ' ' + g:<24}{m['sky']:>10.2f}{m['noise']:>12.2f}{m['peak']:>20.1f}"
+                  f"{m['acf1']:>14.2f}{m['acf2']:>6.2f}{m['acf3']:>6.2f}")
+    print(f"\nmedian radial profile (of 255) in annuli {', '.join(f'{a}-{b}' for a, b in zip(PROFILE_EDGES[:-1], PROFILE_EDGES[1:]))} px")
+    profiles = {}
+    for label, images, grp in (("real", real.images, real.groups), ("mock", mock_img, mock_grp)):
+        for g in SIM_CLASSES:
+            profiles[f"{label}/{g}"] = [float(v) for v in radial_profile(images[grp == g])]
+            print(f"{label + ' ' + g:<24}" + "".join(f"{v:>6.1f}" for v in profiles[f"{label}/{g}"]))
 
     records = []
     if not args.skip_statistics:
-        records.append(_statistics(args, real, mock_img, mock_grp, stretch, levels, workers, field_r90))
+        records.append(_statistics(args, real, mock_img, mock_grp, stretch, levels, workers, field_r90, selection)
+                       | {"radial_profile": profiles, "radial_profile_edges_px": list(PROFILE_EDGES)})
     if not args.skip_training:
         names = args.train_sets.split(",") if args.train_sets else None
         variants = realism_variants(not args.no_ablation or names is not None, names)
@@ -546,7 +623,8 @@ def main(argv=None) -> int:
             n_mock = args.n_mock_ablation if ablation and args.n_mock_ablation else args.n_mock
             for seed in seeds:
                 rec = sim_to_real(real, stretch, realism, n_mock, args.profile, seed, workers=workers,
-                                  progress=False, field_r90=field_r90)
+                                  progress=False, field_r90=field_r90, selection=selection,
+                                  noise_scale=args.noise_scale)
                 if n_mock != args.n_mock:
                     rec["notes"] = (f"ablation on a smaller mock set ({n_mock} galaxies, against {args.n_mock} for "
                                     f"mock and naive): compare it with the others at that size only roughly")
@@ -570,7 +648,7 @@ def _print_summary(records):
     print(summary.round(3).to_string())
 
 
-def _statistics(args, real, mock_img, mock_grp, stretch, levels, workers, field_r90) -> dict:
+def _statistics(args, real, mock_img, mock_grp, stretch, levels, workers, field_r90, selection) -> dict:
     """statmorph on both sides, the KS table, the framing check, the figure; the statistics record."""
     from . import plots
     real_stats = measure_all(real.images, real.groups, workers)
@@ -591,7 +669,8 @@ def _statistics(args, real, mock_img, mock_grp, stretch, levels, workers, field_
     print(f"figure: {plots.save(fig, 'mock_vs_real')}")
     good = lambda t, g: t.loc[(t["group"] == g) & t["flag"].between(0, 1)]
     return {"model": "statmorph", "scheme": "statistics", "dataset": "mock-vs-real", "profile": "-",
-            "seed": STATS_SEED, "framing": framing_name(field_r90), "ks": ks, "n_real": {g: len(good(real_stats, g)) for g in GROUPS},
+            "seed": STATS_SEED, "framing": framing_name(field_r90), "selection": selection.name,
+            "noise_scale": float(args.noise_scale), "ks": ks, "n_real": {g: len(good(real_stats, g)) for g in GROUPS},
             "n_mock": {g: len(good(mock_stats, g)) for g in GROUPS}, "crop": args.crop, "best_crop": crop_best,
             "stretch": asdict(stretch), "sky": levels,
             "median": {f"{side}/{g}/{s}": float(good(t, g)[s].median())

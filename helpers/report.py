@@ -168,6 +168,8 @@ def realism_rows(records: list[dict]) -> list[tuple[str, str, str, str]]:
                      f"{', '.join(f'{100 * x:.1f}' for x in ba)}), AUC {auc:.2f}")
         gz1 = str(runs[0].get("framing", "")).startswith("gz1")
         framing = "framed as GZ1 frames its cutouts" if gz1 else "fixed 0.396\"/px framing"
+        drawn = {"gz1": "drawn as GZ1's galaxies (r < 17.77)", "nair-abraham": "drawn as Nair & Abraham's (g < 16)"}
+        framing += f", {drawn[runs[0].get('selection', 'nair-abraham')]}"
         rows.append((f"sim-to-real: C2 trained on {trained_on}, balanced accuracy on real E|S0 vs Sp", "-", value,
                      f"{runs[0].get('n_mock', '?')} mock galaxies, `{runs[0].get('profile')}`, {framing}; "
                      f"real GZ1 reference sample (not shipped), n_test = {runs[0].get('n_test', '?')}"))

@@ -23,7 +23,7 @@ def test_paper_proportions_exact_at_full_size():
 def test_each_class_renders_a_plausible_galaxy(cls):
     img, p = mock.galaxy(seed=1, index=3, cls=cls)
     assert img.shape == (110, 110) and img.dtype == np.float32 and np.isfinite(img).all()
-    assert p["g_mag"] < mock.G_LIMIT and 0.01 <= p["z"] <= 0.1
+    assert p["g_mag"] < mock.NAIR_ABRAHAM.g_limit and 0.01 <= p["z"] <= 0.1
     # the galaxy is in the frame and well above the sky noise
     centre = img[40:70, 40:70].sum()
     assert centre > 20 * p["sky_sigma_nmgy"] * 30
@@ -112,3 +112,33 @@ def test_a_framed_galaxy_is_the_same_galaxy_in_a_field_sized_to_it():
         side = 4.68 * mock.petrosian_radii(p)[1] / mock.PIXEL_SCALE
         assert framed.shape == (mock.gz_stamp(p, 4.68),) * 2 and abs(framed.shape[0] - side) <= 2
         assert standard.shape == (data.STAMP, data.STAMP)
+
+
+def test_gz1_selection_draws_fainter_farther_smaller_galaxies():
+    na = [mock.draw_parameters(np.random.default_rng([3, i]), "Sp", mock.Realism()) for i in range(60)]
+    gz = [mock.draw_parameters(np.random.default_rng([3, i]), "Sp", mock.Realism(), mock.GZ1) for i in range(60)]
+    assert all(p["g_mag"] < 16 and p["z"] <= 0.1 for p in na) and all(p["g_mag"] < 18.4 and p["z"] <= 0.25 for p in gz)
+    median = lambda ps, f: np.median([f(p) for p in ps])
+    assert median(gz, lambda p: p["z"]) > 2 * median(na, lambda p: p["z"])
+    r90 = lambda p: mock.petrosian_radii(p)[1]
+    assert median(gz, r90) < 0.6 * median(na, r90)     # GZ1's galaxies: about half the angular size
+    framed, p = mock.galaxy(3, 0, "Sp", field_r90=4.68, selection=mock.GZ1)
+    assert framed.shape == (mock.gz_stamp(p, 4.68),) * 2
+
+
+def test_gri_bands_are_the_g_galaxy_in_its_colour_with_noise_of_their_own():
+    g_only, _ = mock.galaxy(4, 2, "E", field_r90=4.68)
+    gri, p = mock.galaxy_gri(4, 2, "E", field_r90=4.68)
+    np.testing.assert_array_equal(gri[0], g_only)                    # g: exactly the g-band galaxy
+    n = gri.shape[-1]
+    core = np.s_[n // 2 - 2:n // 2 + 3, n // 2 - 2:n // 2 + 3]
+    i_over_g = gri[2][core].sum() / gri[0][core].sum()
+    assert i_over_g == pytest.approx(10 ** (0.4 * p["g_minus_i"]), rel=0.05)   # i brighter for a red galaxy
+    quiet, _ = mock.galaxy_gri(4, 2, "E", mock.Realism.naive(), field_r90=4.68)
+    step = np.diff(quiet[:, :6, :], axis=-1)                         # the sky's pixel-to-pixel changes
+    assert abs(np.corrcoef(step[0].ravel(), step[2].ravel())[0, 1]) < 0.1   # independent noise
+    sigma = [data.sky_sigma(b[None])[1][0] for b in gri]
+    assert sigma[2] / sigma[0] == pytest.approx(mock.BAND_NOISE["i"], rel=0.25)
+    deep, _ = mock.galaxy_gri(4, 2, "E", field_r90=4.68, noise_scale=0.4)
+    assert data.sky_sigma(deep[:1])[1][0] == pytest.approx(0.4 * sigma[0], rel=0.1)
+    assert deep[0][core].sum() == pytest.approx(gri[0][core].sum(), rel=0.02)  # the same galaxy

@@ -69,14 +69,37 @@ def test_jpeg_keeps_the_level_and_smooths_the_noise():
     assert realism.sky_stats(jpeg)["noise"].median() < 0.8 * realism.sky_stats(plain)["noise"].median()
 
 
-@pytest.mark.parametrize("jpeg_quality", [None, 75])
-def test_calibrated_stretch_matches_the_target_sky_and_noise(jpeg_quality):
+@pytest.mark.parametrize("jpeg_quality, frame_jpeg, sky_tolerance", [(None, None, 0.15), (75, None, 0.15), (75, 75, 0.4)])
+def test_calibrated_stretch_matches_the_target_sky_and_noise(jpeg_quality, frame_jpeg, sky_tolerance):
+    """Both JPEGs smooth white noise: the stretch has to clip more of the sky at 0 to reach the
+    noise, and the sky level then comes within about a seventh of the noise, not closer."""
     rng = np.random.default_rng(1)
     lin = rng.normal(0, 0.02, (20, 110, 110)).astype(np.float32)
-    s = realism.calibrate_stretch(lin, target_sky=3.0, target_noise=2.7, jpeg_quality=jpeg_quality)
+    s = realism.calibrate_stretch(lin, target_sky=3.0, target_noise=2.7, jpeg_quality=jpeg_quality,
+                                  frame_jpeg=frame_jpeg)
     st = realism.sky_stats(s(lin)).median()
-    assert st["sky"] == pytest.approx(3.0, abs=0.15)
+    assert st["sky"] == pytest.approx(3.0, abs=sky_tolerance)
     assert st["noise"] == pytest.approx(2.7, rel=0.05)
+
+
+def test_noise_acf_is_zero_for_white_noise_and_high_for_smoothed_noise():
+    from scipy.ndimage import gaussian_filter
+    white = np.random.default_rng(8).normal(0, 1, (4, 110, 110))
+    acf = realism.noise_acf(white)
+    assert list(acf.columns) == ["acf1", "acf2", "acf3"] and np.all(np.abs(acf.to_numpy()) < 0.1)
+    smooth = realism.noise_acf(np.stack([gaussian_filter(w, 1.5) for w in white])).median()
+    assert smooth["acf1"] > 0.7 and smooth["acf1"] > smooth["acf2"] > smooth["acf3"] > 0.2
+
+
+def test_the_frame_jpeg_correlates_the_sky_noise_of_a_small_galaxy_as_the_real_cutouts():
+    """A field 72 px across resampled to the 195 px grid (2.7 times, GZ1's median) with the SDSS
+    frames' faint sky (at 0, noise 8 of 255): the frame JPEG at the native pixels before the
+    resampling brings the noise ACF at 1 px from about 0.6 towards the real frames' 0.8. (With a
+    noise of 20 of 255 or more the JPEG's quantisation leaves the noise alone.)"""
+    lin = np.random.default_rng(9).normal(0, 0.01, (6, 72, 72)).astype(np.float32)
+    acf = {q: realism.noise_acf(realism.Stretch(sky=0.0, soften=4.0, frame_jpeg=q)(list(lin))).median()["acf1"]
+           for q in (None, 75)}
+    assert acf[None] < 0.65 and acf[75] > 0.72
 
 
 def sersic_stamp(n, seed):
@@ -148,7 +171,7 @@ def test_sim_to_real_record_on_a_tiny_run(tmp_path, field_r90):
     rec = realism.sim_to_real(real, realism.Stretch(jpeg_quality=None), Realism.naive(), n_mock=60,
                               profile="smoke", workers=1, progress=False, field_r90=field_r90)
     assert (rec["model"], rec["scheme"], rec["dataset"], rec["train_set"]) == ("C2", "sim-to-real", "naive", "naive")
-    assert rec["framing"].startswith("fixed" if field_r90 is None else "gz1")
+    assert rec["framing"].startswith("fixed" if field_r90 is None else "gz1") and rec["selection"] == "nair-abraham"
     assert rec["n_test"] == 4 and rec["classes"] == ["E|S0", "Sp"]
     assert 0 <= rec["balanced_accuracy"] <= 1 and 0 <= rec["auc"] <= 1
     assert rec["ci95"][0] <= rec["balanced_accuracy"] <= rec["ci95"][1]
@@ -183,3 +206,25 @@ def test_stamps_of_any_size_come_out_as_one_stack_of_frames():
         assert np.all(np.abs(bright / (data.STAMP / 5) ** 2 - 1) < 0.3)
     same = realism.Stretch(jpeg_quality=None)
     np.testing.assert_array_equal(same([stamps[1]])[0], same(stamps[1]))   # a standard stamp: untouched grid
+
+
+def test_a_g_stamp_and_its_g_r_i_copies_at_the_same_colour_make_the_same_composite():
+    rng = np.random.default_rng(10)
+    g = rng.normal(0, 0.01, (60, 60)).astype(np.float32)
+    g[25:35, 25:35] += 5.0
+    rho = 10 ** (0.4 * (1.1 - 0.35))                  # i / g as balanced, for g - i = 1.1
+    gri = np.stack([g, g * 10 ** (0.2 * 1.1), g * 10 ** (0.4 * 1.1)])
+    s = realism.Stretch(sky=3.0, soften=3.0, jpeg_quality=None)
+    np.testing.assert_allclose(s.composite(g, 1.1), s.composite(gri), atol=1e-3)
+    rgb = s.composite(gri)
+    assert rgb[30, 30, 0] == pytest.approx(255) and rgb[30, 30, 2] == pytest.approx(255 / rho, rel=0.05)
+    out = realism.Stretch(sky=3.0, soften=3.0)([gri, g], g_minus_i=[np.nan, 1.1])   # through the colour JPEGs
+    assert out.shape == (2, data.STAMP, data.STAMP) and np.abs(out[0] - out[1]).mean() < 1
+
+
+def test_radial_profile_falls_from_the_centre_and_reads_a_flat_image_back():
+    yy, xx = np.mgrid[:110, :110] - 54.5
+    blob = 100 * np.exp(-(xx ** 2 + yy ** 2) / (2 * 10.0 ** 2))
+    prof = realism.radial_profile(np.stack([blob, blob]))
+    assert len(prof) == len(realism.PROFILE_EDGES) - 1 and np.all(np.diff(prof) < 0) and prof[0] > 95
+    np.testing.assert_allclose(realism.radial_profile(np.full((1, 110, 110), 7.0)), 7.0)
