@@ -85,7 +85,7 @@ class Selection:
 NAIR_ABRAHAM = Selection("nair-abraham", 16.0, (0.01, 0.1))
 # Galaxy Zoo 1's galaxies: the SDSS main spectroscopic sample, r < 17.77 (g about 0.6 mag fainter for
 # these colours), nearly all at z < 0.25. About twice as far as Nair & Abraham's, so about half their
-# angular size: the cutout service upsampled them about 2.5-3.5 times to GZ1's 0.024 petroR90 per px.
+# angular size: the cutout service upsampled them about 2.5-4 times to GZ1's 0.024 petroR90 per px.
 GZ1 = Selection("gz1", 18.4, (0.01, 0.25))
 SELECTIONS = {s.name: s for s in (NAIR_ABRAHAM, GZ1)}
 
@@ -530,13 +530,14 @@ BAND_NOISE = {"g": 1.0, "r": 1.0, "i": 10 ** (0.4 * 0.9)}
 def galaxy_gri(seed: int, index: int, cls: str, realism: Realism = Realism(), field_r90: float | None = None,
                selection: Selection = NAIR_ABRAHAM, noise_scale: float = 1.0) -> tuple[np.ndarray, dict]:
     """The galaxy of :func:`galaxy` in g, r and i: ((3, n, n) nanomaggies, parameters), g exactly
-    :func:`galaxy`'s image. r and i are the same noiseless sky scaled to the galaxy's integrated
+    :func:`galaxy`'s image (at ``noise_scale`` 1). r and i are the same noiseless sky scaled to the galaxy's integrated
     g - i colour (r midway, geometrically, between g and i; stars and neighbours take it too), each
     with its own sky noise (:data:`BAND_NOISE`), drawn from a stream of their own. ``noise_scale``
     scales the noise of all three (a deeper survey, or galaxies higher above their sky, below 1)."""
     g, scene, p = _observed(seed, index, cls, realism, field_r90, selection)
     if noise_scale != 1.0:
-        g = np.where(g == 0.0, 0.0, np.minimum(scene, SATURATION_NMGY) + noise_scale * (g - np.minimum(scene, SATURATION_NMGY)))
+        clean = np.minimum(scene, SATURATION_NMGY)
+        g = np.where(g == 0.0, 0.0, clean + noise_scale * (g - clean))
     band_rng = np.random.default_rng([seed, index, 1])
     i_over_g = 10 ** (0.4 * p["g_minus_i"])
     r, i = (np.minimum(scene * ratio + band_rng.normal(0, noise_scale * BAND_NOISE[b] * p["sky_sigma_nmgy"], g.shape),

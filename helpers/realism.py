@@ -191,8 +191,9 @@ class Stretch:
        ``sigma`` is the stamp's own g-band sky noise, so ``soften`` is the softening in sky sigmas; ``q``
        (Lupton's Q) sets where it saturates. A pixel whose brightest channel passes 255 is scaled down
        in all three until it is 255, so the blue channel of a red core is held at about 255 x (g / i,
-       as balanced; :meth:`cap`): red ellipticals get flat-topped cores at about half of full scale, blue spirals
-       hardly any, as the real blue channels show (peak about 125 of 255 for GZ1's ellipticals).
+       as balanced; :meth:`cap`): red ellipticals get flat-topped cores at about half of full scale,
+       blue spirals hardly any, as the real blue channels show (peak about 125 of 255 for GZ1's
+       ellipticals).
     2. **The JPEGs** (``jpeg_quality``). The 8-bit composite is a colour JPEG at its own 0.396"/px
        (``frame_jpeg``, quality 75 assumed): the SDSS frame images that the DR7 cutout service
        resampled. It is resampled (bicubic) to the grid the real cutout had over the same field
@@ -248,8 +249,10 @@ class Stretch:
         else:
             g, r, i = x[0], x[1] * 10 ** (-0.2 * self.colour_zero), x[2] * 10 ** (-0.4 * self.colour_zero)
         u = (g + r + i) / 3 / (self.soften * sigma)
-        gain = 255.0 / (self.q * self.soften * sigma) * np.where(np.abs(u) < 1e-6, 1.0, np.arcsinh(u) / np.where(u == 0, 1, u))
-        rgb = np.stack([i, r, g], axis=-1) * gain[..., None]
+        asinh_over_u = np.ones_like(u)   # asinh(u) / u, 1 at u = 0
+        lit = np.abs(u) > 1e-6
+        asinh_over_u[lit] = np.arcsinh(u[lit]) / u[lit]
+        rgb = np.stack([i, r, g], axis=-1) * (255.0 / (self.q * self.soften * sigma) * asinh_over_u)[..., None]
         brightest = np.maximum(rgb.max(axis=-1, keepdims=True), 1e-12)
         return np.clip(self.sky + rgb * np.minimum(1.0, (255.0 - self.sky) / brightest), 0, 255).astype(np.float32)
 
@@ -263,7 +266,8 @@ class Stretch:
             big = np.asarray(Image.fromarray(blue, mode="F").resize((self.jpeg_grid,) * 2, Image.Resampling.BICUBIC))
             back = np.clip(np.round(big), 0, 255).astype(np.float32)
         else:
-            frame = _jpeg_round_trip(rgb, self.frame_jpeg) if self.frame_jpeg else np.clip(np.round(rgb), 0, 255).astype(np.uint8)
+            frame = (_jpeg_round_trip(rgb, self.frame_jpeg) if self.frame_jpeg
+                     else np.clip(np.round(rgb), 0, 255).astype(np.uint8))
             big = Image.fromarray(frame, mode="RGB").resize((self.jpeg_grid,) * 2, Image.Resampling.BICUBIC)
             back = _jpeg_round_trip(np.asarray(big), self.jpeg_quality)[..., 2].astype(np.float32)
         return np.asarray(Image.fromarray(back, mode="F").resize((size, size), Image.Resampling.BOX), dtype=np.float32)
@@ -492,7 +496,8 @@ def sim_to_real(real: RealSample, stretch: Stretch, realism: mock.Realism = mock
     """Train C2 on a mock set alone (E and S0 together against Sp), test it on the real E|S0 and Sp.
 
     The mock set (``n_mock`` galaxies of ``selection`` in the paper's proportions, Irr+Misc left out;
-    with ``field_r90`` each framed as GZ1 frames its cutouts; sky noise ``noise_scale`` times SDSS's) is stretched as the JPEGs were, then both
+    with ``field_r90`` each framed as GZ1 frames its cutouts; sky noise ``noise_scale`` times SDSS's)
+    is stretched as the JPEGs were, then both
     sides go through ``data.normalise``; 15 % of the mock galaxies validate (early stopping). Returns
     a results record with balanced accuracy, its bootstrap 95 % interval (``ci95``) and the AUC of P(Sp).
     """
