@@ -243,11 +243,10 @@ class Stretch:
         level, sigma = data.sky_sigma(bands)
         x = bands - level.reshape(-1, 1, 1)
         sigma = max(float(sigma[0]), 1e-12)
-        if len(x) == 1:   # g only: r and i are g at the galaxy's colour, balanced as the JPEG balances them
-            rho = float(self.g_over_i(self.colour_zero if g_minus_i is None else g_minus_i))
-            g, r, i = x[0], x[0] / np.sqrt(rho), x[0] / rho
-        else:
-            g, r, i = x[0], x[1] * 10 ** (-0.2 * self.colour_zero), x[2] * 10 ** (-0.4 * self.colour_zero)
+        if len(x) == 1:   # g only: r and i are g at the galaxy's colour
+            colour = self.colour_zero if g_minus_i is None else float(g_minus_i)
+            x = np.stack([x[0], x[0] * 10 ** (0.2 * colour), x[0] * 10 ** (0.4 * colour)])
+        g, r, i = x[0], x[1] * 10 ** (-0.2 * self.colour_zero), x[2] * 10 ** (-0.4 * self.colour_zero)  # balanced
         u = (g + r + i) / 3 / (self.soften * sigma)
         asinh_over_u = np.ones_like(u)   # asinh(u) / u, 1 at u = 0
         lit = np.abs(u) > 1e-6
@@ -403,8 +402,8 @@ def best_crop(real_size: np.ndarray, crop: int, mock_size: np.ndarray, crops=ran
 
 def _render_many(args):
     seed, items, realism, field_r90, selection, noise_scale = args
-    return [(im, p["g_minus_i"]) for im, p in (mock.galaxy_gri(seed, i, cls, realism, field_r90, selection, noise_scale)
-                                               for i, cls in items)]
+    galaxies = (mock.galaxy_gri(seed, i, cls, realism, field_r90, selection, noise_scale) for i, cls in items)
+    return [(im, p["g_minus_i"]) for im, p in galaxies]
 
 
 def render_galaxies(seed: int, items, realism: mock.Realism = mock.Realism(), workers: int = 1,
@@ -479,14 +478,14 @@ def realism_variants(ablation: bool = True, names=None) -> list[mock.Realism]:
 
 @functools.lru_cache(maxsize=1)
 def _mock_set(n: int, seed: int, realism: mock.Realism, workers: int, field_r90: float | None,
-              selection: mock.Selection, noise_scale: float):
-    """The E, S0 and Sp galaxies of the ``n``-galaxy mock set ``seed`` (Irr+Misc left out), rendered
-    once for all the training seeds that use them: (stamps, g - i colours, 1 for Sp)."""
+              selection: mock.Selection, noise_scale: float, stretch: Stretch):
+    """The E, S0 and Sp galaxies of the ``n``-galaxy mock set ``seed`` (Irr+Misc left out), rendered,
+    stretched and normalised once for all the training seeds that use them: (images, 1 for Sp)."""
     from .classes import CLASSES
     names = [CLASSES[k] for k in mock.class_labels(n, seed)]
     items = [(i, c) for i, c in enumerate(names) if c != "Irr+Misc"]
     images, colours = render_galaxies(seed, items, realism, workers, field_r90, selection, noise_scale)
-    return images, colours, np.array([c == "Sp" for _, c in items], dtype=np.int64)
+    return data.normalise(stretch(images, colours)), np.array([c == "Sp" for _, c in items], dtype=np.int64)
 
 
 def sim_to_real(real: RealSample, stretch: Stretch, realism: mock.Realism = mock.Realism(), n_mock: int = 3000,
@@ -509,8 +508,7 @@ def sim_to_real(real: RealSample, stretch: Stretch, realism: mock.Realism = mock
 
     prof = train.profile(profile)
     name = train_set_name(realism)
-    images, colours, y = _mock_set(n_mock, mock_seed, realism, workers, field_r90, selection, noise_scale)
-    x = data.normalise(stretch(images, colours))
+    x, y = _mock_set(n_mock, mock_seed, realism, workers, field_r90, selection, noise_scale, stretch)
     tr, va = train_test_split(np.arange(len(y)), test_size=0.15, stratify=y, random_state=seed)
     train.seed_everything(seed)
     model = build_model("C2", 2, prof.input_size)
