@@ -148,23 +148,10 @@ def load_real(path=None) -> tuple[np.ndarray, np.ndarray]:
 
 # ----------------------------------------------------------------------------- mock Galaxy10
 
-# g-r and r-i of each light component (SDSS colours of the red sequence, of disks and HII regions).
-COLOURS = {"old": (0.78, 0.40), "S0_disk": (0.70, 0.36), "knots": (0.15, 0.00)}
 SKY_MAG = {"g": 21.9, "r": 20.9, "i": 20.2}           # mag / arcsec^2, SDSS dark sky
 PSF_SCALE = {"g": 1.0, "r": 0.93, "i": 0.88}          # seeing improves to the red
 RGB_WEIGHTS = (1.0, 1.45, 2.5)                        # i, r, g scalings before the Lupton stretch
 LUPTON = {"stretch": 0.9, "Q": 6.0}                   # asinh stretch (Lupton et al. 2004)
-
-
-def _disk_colour(ttype: int) -> tuple[float, float]:
-    """Disk g-r, r-i: from S0-like (Sa) to blue (Sd): g-r 0.62 - 0.035 T."""
-    return 0.62 - 0.035 * ttype, 0.30 - 0.015 * ttype
-
-
-def _band_factor(colour, band) -> float:
-    """Flux in ``band`` per unit g flux for a component with colours (g-r, r-i)."""
-    gr, ri = colour
-    return {"g": 1.0, "r": 10 ** (0.4 * gr), "i": 10 ** (0.4 * (gr + ri))}[band]
 
 
 G10_RECIPES = {
@@ -245,18 +232,18 @@ def render_colour(p: dict, rng: np.random.Generator, realism=mock.Realism()) -> 
     if bt > 0:
         bulge = galsim.Sersic(p["bulge_n"], half_light_radius=bulge_hlr, flux=1.0)
         bulge = bulge.shear(q=p["bulge_q"], beta=p["position_angle_deg"] * galsim.degrees).shift(dx, dy)
-        parts.append((mock._draw(bulge, n, s), bt * flux, COLOURS["old"]))
+        parts.append((mock._draw(bulge, n, s), bt * flux, mock.COLOURS["old"]))
     if bt < 1:
-        disk_colour = COLOURS["S0_disk"] if p["ttype"] <= 0 else _disk_colour(max(p["ttype"], 1))
+        disk_colour = mock.disk_colour(p["ttype"])
         disk_seed = int(rng.integers(2**63))
         kf = p["knot_fraction"]
         disk_args = ((1 - bt) * flux, disk_hlr, n, s, dx, dy)
-        smooth = mock._disk_light(np.random.default_rng(disk_seed), dict(p, knot_fraction=0.0), 1.0, *disk_args[1:])
+        smooth = mock._disk_light(np.random.default_rng(disk_seed), dict(p, knot_fraction=0.0), 1.0, *disk_args[1:])[0]
         parts.append((smooth, (1 - bt) * flux * (1 - kf), disk_colour))
         if kf > 0:  # the same disk with knots (same random stream), minus its smooth part: the knots
-            full = mock._disk_light(np.random.default_rng(disk_seed), p, 1.0, *disk_args[1:])
+            full = mock._disk_light(np.random.default_rng(disk_seed), p, 1.0, *disk_args[1:])[0]
             knots = np.clip((full - (1 - kf) * smooth) / kf, 0, None)
-            parts.append((knots, (1 - bt) * flux * kf, COLOURS["knots"]))
+            parts.append((knots, (1 - bt) * flux * kf, mock.COLOURS["knots"]))
     if realism.neighbours:
         neighbour_colour = (rng.uniform(0.3, 1.0), rng.uniform(0.15, 0.45))
         parts.append((mock._neighbours(rng, p, n, s), 1.0, neighbour_colour))
@@ -268,9 +255,9 @@ def render_colour(p: dict, rng: np.random.Generator, realism=mock.Realism()) -> 
                           (rng.uniform(0.3, 1.4), rng.uniform(0.1, 0.6))))
     out = np.empty((3, STAMP, STAMP), dtype=np.float32)
     for b, band in enumerate(("g", "r", "i")):
-        img = sum(im * f * _band_factor(c, band) for im, f, c in parts)
+        img = sum(im * f * mock.band_factor(c, band) for im, f, c in parts)
         for (yx, f, c) in stars:  # point sources: the PSF makes them stars
-            img[yx[0], yx[1]] += f * _band_factor(c, band)
+            img[yx[0], yx[1]] += f * mock.band_factor(c, band)
         fwhm = p["psf_fwhm_arcsec"] * PSF_SCALE[band]
         k = int(min(n - 1, max(21, 2 * int(3 * fwhm / s) + 1)))
         kernel = mock._draw(galsim.Moffat(beta=3.0, fwhm=fwhm), k, s)

@@ -20,6 +20,9 @@ Each galaxy is drawn from a physical recipe, not a cartoon:
    stars with PSF wings (a few saturated, with spikes and halo), neighbouring and background galaxies,
    an off-centre target, a satellite trail or a field edge now and then.
 
+In g, r and i (:func:`galaxy_gri`, for the comparison with SDSS's colour JPEGs in ``helpers.realism``)
+the same galaxy has colour gradients: a red bulge, the disk at its type's colour, blue young light.
+
 Images are stored sky-subtracted in nanomaggies (1 nMgy = g of 22.5), as SDSS calibrated frames are.
 Every galaxy has its own random stream seeded by (seed, index): the same seed gives byte-identical
 images whatever the number of worker processes.
@@ -75,10 +78,12 @@ class Realism:
 @dataclass(frozen=True)
 class Selection:
     """Which galaxies a sample holds: brighter than ``g_limit`` (g mag), at redshifts in ``z_range``
-    (drawn uniformly in volume)."""
+    (drawn uniformly in volume); its spirals only where their Petrosian R90 spans at least
+    ``spiral_min_r90_fwhm`` seeing FWHM (a sample labelled by eye keeps the spirals whose disk it resolves)."""
     name: str
     g_limit: float
     z_range: tuple[float, float]
+    spiral_min_r90_fwhm: float = 0.0
 
 
 # The paper's catalogue (the mock set): Nair & Abraham (2010), g < 16 (extinction-corrected), 0.01 < z < 0.1.
@@ -86,7 +91,11 @@ NAIR_ABRAHAM = Selection("nair-abraham", 16.0, (0.01, 0.1))
 # Galaxy Zoo 1's galaxies: the SDSS main spectroscopic sample, r < 17.77 (g about 0.6 mag fainter for
 # these colours), nearly all at z < 0.25. About twice as far as Nair & Abraham's, so about half their
 # angular size: the cutout service upsampled them about 2.5-4 times to GZ1's 0.024 petroR90 per px.
-GZ1 = Selection("gz1", 18.4, (0.01, 0.25))
+# GZ1's volunteers called a galaxy a spiral when they saw which way its arms wind (or a thin disk edge-on):
+# its spirals are the resolved ones. Without a cut a third of the mock's spirals have R90 < 3 FWHM, and the
+# real spirals' frames are less upsampled than theirs; with R90 >= 3 FWHM the mock spirals' sky
+# correlation and radial profile are the real ones' (helpers.realism prints both; README).
+GZ1 = Selection("gz1", 18.4, (0.01, 0.25), spiral_min_r90_fwhm=3.0)
 SELECTIONS = {s.name: s for s in (NAIR_ABRAHAM, GZ1)}
 
 
@@ -165,7 +174,17 @@ def _ttype(rng, cls: str) -> int:
 
 def draw_parameters(rng: np.random.Generator, cls: str, realism: Realism,
                     selection: Selection = NAIR_ABRAHAM) -> dict:
-    """All physical and observational parameters of one galaxy of class ``cls`` in ``selection``."""
+    """All physical and observational parameters of one galaxy of class ``cls`` in ``selection``
+    (a spiral drawn again until it is as resolved as the selection asks)."""
+    for _ in range(1000):
+        p = _draw_parameters(rng, cls, realism, selection)
+        if (cls != "Sp" or not selection.spiral_min_r90_fwhm
+                or petrosian_radii(p)[1] >= selection.spiral_min_r90_fwhm * p["psf_fwhm_arcsec"]):
+            return p
+    raise RuntimeError(f"could not draw a spiral of R90 >= {selection.spiral_min_r90_fwhm} FWHM in {selection.name}")
+
+
+def _draw_parameters(rng: np.random.Generator, cls: str, realism: Realism, selection: Selection) -> dict:
     p = {name: 0 for name in META_DTYPE.names}
     p["ttype"] = t = _ttype(rng, cls)
     p["log_mstar"], p["z"], p["g_mag"], p["abs_mag_g"] = _mass_and_distance(rng, cls, selection)
@@ -246,6 +265,25 @@ def draw_parameters(rng: np.random.Generator, cls: str, realism: Realism,
     return p
 
 
+# g - r and r - i of each light component (SDSS colours of the red sequence, of disks and of HII regions).
+COLOURS = {"old": (0.78, 0.40), "S0_disk": (0.70, 0.36), "knots": (0.15, 0.00)}
+
+
+def disk_colour(ttype: int) -> tuple[float, float]:
+    """Disk g - r, r - i: lenticular, then from Sa to the blue Sd and irregulars, g - r 0.62 - 0.035 T
+    (a merger's disks as an Sc's)."""
+    if ttype <= 0:
+        return COLOURS["S0_disk"]
+    t = 5 if ttype == 99 else ttype
+    return 0.62 - 0.035 * t, 0.30 - 0.015 * t
+
+
+def band_factor(colour, band) -> float:
+    """Flux in ``band`` per unit g flux for a component with colours (g - r, r - i)."""
+    gr, ri = colour
+    return {"g": 1.0, "r": 10 ** (0.4 * gr), "i": 10 ** (0.4 * (gr + ri))}[band]
+
+
 def _projected_q(inclination_deg: float, q0: float) -> float:
     """Apparent axis ratio of an oblate disk of intrinsic thickness q0 (Hubble 1926)."""
     c = np.cos(np.radians(inclination_deg))
@@ -276,13 +314,14 @@ def _galaxy_plane(x, y, pa_deg, q, dx, dy):
 
 
 def _disk_light(rng, p: dict, flux: float, hlr: float, n: int, scale: float, dx: float, dy: float):
-    """Exponential disk x (arms, knots, clumps, bar) x dust, in the galaxy plane, drawn on the grid."""
+    """Exponential disk x (arms, knots, clumps, bar) x dust, in the galaxy plane, drawn on the grid:
+    (its light, the young part of it: the arms' and clumps' excess over the smooth disk, and the knots)."""
     x, y = _grid(n, scale)
     xg, yg, ysky = _galaxy_plane(x, y, p["position_angle_deg"], p["disk_q"], dx, dy)
     r_d = hlr / 1.678
     r = np.hypot(xg, yg) + 1e-6
     phi = np.arctan2(yg, xg)
-    light = np.exp(-r / r_d)
+    light = smooth = np.exp(-r / r_d)
     if p["arm_strength"] > 0:
         phase = p["n_arms"] * (phi - np.log(r / r_d) / np.tan(np.radians(p["arm_pitch_deg"])))
         wave = ((1 + np.cos(phase + rng.uniform(0, 2 * np.pi))) / 2) ** p["arm_sharpness"]
@@ -295,13 +334,15 @@ def _disk_light(rng, p: dict, flux: float, hlr: float, n: int, scale: float, dx:
         light = light * np.clip(1 + 1.5 * p["clumpiness"] * patch, 0.05, None)
     if p["lopsidedness"] > 0:  # an m = 1 asymmetry, growing outwards
         light = light * (1 + p["lopsidedness"] * np.tanh(r / r_d) * np.cos(phi - rng.uniform(0, 2 * np.pi)))
+    young = np.clip(light - smooth, 0, None)
     if p["bar_strength"] > 0:
         bar_a = np.radians(rng.uniform(0, 180))
         xb = xg * np.cos(bar_a) + yg * np.sin(bar_a)
         yb = -xg * np.sin(bar_a) + yg * np.cos(bar_a)
         bar = np.exp(-((xb / (0.9 * r_d)) ** 2 + (yb / (0.22 * r_d)) ** 2) ** 1.5)
         light = light + p["bar_strength"] * 4 * bar * light.max()
-    light *= flux / light.sum()
+    norm = flux / light.sum()
+    light, young = light * norm, young * norm
     k = rng.poisson(8 + 40 * p["knot_fraction"]) if p["knot_fraction"] > 0 else 0
     if k > 0:  # HII regions: point-like knots placed where the disk light is (none drawn: no knots)
         w = light.ravel() ** 1.5
@@ -310,12 +351,15 @@ def _disk_light(rng, p: dict, flux: float, hlr: float, n: int, scale: float, dx:
         knots = np.zeros(light.size)
         np.add.at(knots, idx, fluxes)
         knots = knots.reshape(light.shape)
-        light = light * (1 - p["knot_fraction"]) + knots * (p["knot_fraction"] * flux / fluxes.sum())
+        knots = knots * (p["knot_fraction"] * flux / fluxes.sum())
+        light = light * (1 - p["knot_fraction"]) + knots
+        young = young * (1 - p["knot_fraction"]) + knots
     if p["dust_strength"] > 0:  # a lane along the major axis, displaced to the near side
         h = 0.12 * r_d
         lane = np.exp(-((ysky - 0.25 * h) / h) ** 2) * np.exp(-(r / (3 * r_d)) ** 2)
         light = light * (1 - p["dust_strength"] * lane)
-    return light
+        young = young * (1 - p["dust_strength"] * lane)
+    return light, young
 
 
 def _upsample(field: np.ndarray, n: int) -> np.ndarray:
@@ -350,8 +394,10 @@ def half_light_radii(p) -> tuple[float, float]:
     return max(bulge, 0.15), hlr * (1.0 + 0.3 * bt)
 
 
-def _body(rng, p: dict, flux: float, n: int, scale: float, dx: float = 0.0, dy: float = 0.0) -> np.ndarray:
-    """Bulge (GalSim Sersic) + disk (exponential with structure) of one galaxy, no PSF."""
+def _body(rng, p: dict, flux: float, n: int, scale: float, dx: float = 0.0, dy: float = 0.0,
+          parts: dict | None = None) -> np.ndarray:
+    """Bulge (GalSim Sersic) + disk (exponential with structure) of one galaxy, no PSF. With ``parts``,
+    its bulge, disk and young light (:func:`_disk_light`) are added to theirs."""
     bt = p["bulge_fraction"]
     bulge_hlr, disk_hlr = half_light_radii(p)
     out = np.zeros((n, n))
@@ -359,8 +405,13 @@ def _body(rng, p: dict, flux: float, n: int, scale: float, dx: float = 0.0, dy: 
         bulge = galsim.Sersic(p["bulge_n"], half_light_radius=bulge_hlr, flux=bt * flux)
         bulge = bulge.shear(q=p["bulge_q"], beta=p["position_angle_deg"] * galsim.degrees).shift(dx, dy)
         out += _draw(bulge, n, scale)
+    if parts is not None:
+        parts["bulge"] = parts["bulge"] + out
     if bt < 1:
-        out += _disk_light(rng, p, (1 - bt) * flux, disk_hlr, n, scale, dx, dy)
+        disk, young = _disk_light(rng, p, (1 - bt) * flux, disk_hlr, n, scale, dx, dy)
+        out += disk
+        if parts is not None:
+            parts["disk"], parts["young"] = parts["disk"] + disk - young, parts["young"] + young
     return out
 
 
@@ -387,13 +438,17 @@ def render(p: dict, rng: np.random.Generator, realism: Realism, stamp: int = dat
     return _observe(_scene(p, rng, realism, stamp), p, rng, realism, stamp)
 
 
-def _scene(p: dict, rng: np.random.Generator, realism: Realism, stamp: int) -> np.ndarray:
-    """The noiseless g-band sky of :func:`render` (nanomaggies): galaxy, neighbours, PSF, stars, trail."""
+def _scene(p: dict, rng: np.random.Generator, realism: Realism, stamp: int, parts: dict | None = None) -> np.ndarray:
+    """The noiseless g-band sky of :func:`render` (nanomaggies): galaxy, neighbours, PSF, stars, trail.
+    With ``parts`` (a dict), the galaxy's (and a merger's companion's) ``bulge``, ``disk`` and ``young``
+    light are put in it, seen as the scene is (PSF, pixels); the rest of the scene is what they leave."""
     n = stamp * OVERSAMPLE
     scale = PIXEL_SCALE / OVERSAMPLE
     flux = 10 ** (-0.4 * (p["g_mag"] - 22.5))
     dx, dy = p["offset_x_px"] * PIXEL_SCALE, p["offset_y_px"] * PIXEL_SCALE
-    img = _body(rng, p, flux, n, scale, dx, dy)
+    if parts is not None:
+        parts.update(bulge=0.0, disk=0.0, young=0.0)
+    img = _body(rng, p, flux, n, scale, dx, dy, parts)
     if p["merger"]:  # a companion of comparable brightness, overlapping, and a tidal tail
         comp = dict(p, bulge_fraction=rng.uniform(0.1, 1.0), arm_strength=0.0, knot_fraction=0.0,
                     position_angle_deg=rng.uniform(0, 180), disk_q=rng.uniform(0.3, 1.0),
@@ -401,15 +456,18 @@ def _scene(p: dict, rng: np.random.Generator, realism: Realism, stamp: int) -> n
         sep = p["r_half_arcsec"] * rng.uniform(0.7, 2.2)
         ang = rng.uniform(0, 2 * np.pi)
         img += _body(rng, comp, flux * rng.uniform(0.3, 1.0), n, scale,
-                     dx + sep * np.cos(ang), dy + sep * np.sin(ang))
+                     dx + sep * np.cos(ang), dy + sep * np.sin(ang), parts)
         img += _tidal_tail(rng, p, flux * rng.uniform(0.03, 0.1), n, scale)
     if realism.neighbours:
         img += _neighbours(rng, p, n, scale)
 
     psf = galsim.Moffat(beta=3.0, fwhm=p["psf_fwhm_arcsec"])
     kernel = _draw(psf, 41, scale)
-    img = _fft_convolve(img, kernel / kernel.sum())
-    img = img.reshape(stamp, OVERSAMPLE, stamp, OVERSAMPLE).sum(axis=(1, 3))  # pixel response
+    kernel = kernel / kernel.sum()
+    seen = lambda light: _fft_convolve(light, kernel).reshape(stamp, OVERSAMPLE, stamp, OVERSAMPLE).sum(axis=(1, 3))
+    img = seen(img)  # the PSF, then the pixel response
+    if parts is not None:
+        parts.update({k: seen(v) if np.ndim(v) else np.zeros_like(img) for k, v in parts.items()})
     if realism.stars:
         img += _stars(rng, p, stamp)
     if realism.artefacts and rng.random() < _chance(0.015, stamp):
@@ -513,12 +571,12 @@ def galaxy(seed: int, index: int, cls: str, realism: Realism = Realism(),
     return image, p
 
 
-def _observed(seed, index, cls, realism, field_r90, selection) -> tuple[np.ndarray, np.ndarray, dict]:
-    """(g image, the noiseless sky behind it, parameters) of :func:`galaxy`."""
+def _observed(seed, index, cls, realism, field_r90, selection, parts=None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(g image, the noiseless sky behind it, parameters) of :func:`galaxy`; ``parts`` as :func:`_scene`'s."""
     rng = np.random.default_rng([seed, index])
     p = draw_parameters(rng, cls, realism, selection)
     stamp = data.STAMP if field_r90 is None else gz_stamp(p, field_r90)
-    scene = _scene(p, rng, realism, stamp)
+    scene = _scene(p, rng, realism, stamp, parts)
     return _observe(scene, p, rng, realism, stamp), scene, p
 
 
@@ -530,21 +588,39 @@ BAND_NOISE = {"g": 1.0, "r": 1.0, "i": 10 ** (0.4 * 0.9)}
 def galaxy_gri(seed: int, index: int, cls: str, realism: Realism = Realism(), field_r90: float | None = None,
                selection: Selection = NAIR_ABRAHAM, noise_scale: float = 1.0) -> tuple[np.ndarray, dict]:
     """The galaxy of :func:`galaxy` in g, r and i: ((3, n, n) nanomaggies, parameters), g exactly
-    :func:`galaxy`'s image (at ``noise_scale`` 1). r and i are the same noiseless sky scaled to the galaxy's integrated
-    g - i colour (r midway, geometrically, between g and i; stars and neighbours take it too), each
-    with its own sky noise (:data:`BAND_NOISE`), drawn from a stream of their own. ``noise_scale``
-    scales the noise of all three (a deeper survey, or galaxies higher above their sky, below 1)."""
-    g, scene, p = _observed(seed, index, cls, realism, field_r90, selection)
+    :func:`galaxy`'s image (at ``noise_scale`` 1). r and i are the same noiseless sky in their colours
+    (:func:`band_scenes`), each with its own sky noise (:data:`BAND_NOISE`), drawn from a stream of
+    their own. ``noise_scale`` scales the noise of all three (a deeper survey, or galaxies higher
+    above their sky, below 1)."""
+    parts = {}
+    g, scene, p = _observed(seed, index, cls, realism, field_r90, selection, parts)
     if noise_scale != 1.0:
         clean = np.minimum(scene, SATURATION_NMGY)
         g = np.where(g == 0.0, 0.0, clean + noise_scale * (g - clean))
     band_rng = np.random.default_rng([seed, index, 1])
-    i_over_g = 10 ** (0.4 * p["g_minus_i"])
-    r, i = (np.minimum(scene * ratio + band_rng.normal(0, noise_scale * BAND_NOISE[b] * p["sky_sigma_nmgy"], g.shape),
-                       SATURATION_NMGY) for b, ratio in (("r", np.sqrt(i_over_g)), ("i", i_over_g)))
+    r, i = (np.minimum(sky + band_rng.normal(0, noise_scale * BAND_NOISE[b] * p["sky_sigma_nmgy"], g.shape),
+                       SATURATION_NMGY) for b, sky in band_scenes(scene, parts, p).items())
     edge = g == 0.0  # a field's edge (the noise leaves no other pixel exactly 0)
     r[edge] = i[edge] = 0.0
     return np.stack([g, r, i]).astype(np.float32), p
+
+
+def band_scenes(scene: np.ndarray, parts: dict, p: dict) -> dict:
+    """{"r": ..., "i": ...}: the noiseless g-band ``scene`` of the galaxy ``p`` in r and i, its colour
+    gradients from its light components (``parts``, :func:`_scene`'s): the bulge old and red, the disk
+    at its type's colour, its young light (the arms' and clumps' excess, the knots) blue
+    (:data:`COLOURS`), all shifted alike so that the galaxy's integrated g - i is ``p["g_minus_i"]``
+    (r midway, geometrically, between g and i); the rest of the scene (neighbours, stars, a merger's
+    tail) at that colour."""
+    colours = {"bulge": COLOURS["old"], "disk": disk_colour(p["ttype"]), "young": COLOURS["knots"]}
+    g_flux = {k: float(parts[k].sum()) for k in colours}
+    i_over_g = 10 ** (0.4 * p["g_minus_i"])
+    out = {}
+    for band, ratio in (("r", np.sqrt(i_over_g)), ("i", i_over_g)):
+        own = {k: band_factor(c, band) for k, c in colours.items()}
+        shift = ratio * sum(g_flux.values()) / max(sum(g_flux[k] * own[k] for k in colours), 1e-30)
+        out[band] = scene * ratio + sum(parts[k] * (own[k] * shift - ratio) for k in colours)
+    return out
 
 
 def gz_stamp(p: dict, field_r90: float, largest: int = 640) -> int:

@@ -10,9 +10,11 @@ Both sides go through the same steps before they are compared:
 1. **The g band.** Real: the blue channel of the JPEG (read with PIL, RGB order), the central
    ``crop`` x ``crop`` px, resized (area average) to the mock's 110 px frame. Mock: drawn as GZ1's
    galaxies (``--selection gz1``: :data:`mock.GZ1`, fainter and farther than the mock set's Nair &
-   Abraham galaxies), framed as GZ1 framed them (``--framing gz1``, the default: each galaxy rendered
+   Abraham galaxies, its spirals the ones resolved enough for GZ1's volunteers to see them wind,
+   R90 >= 3 seeing FWHM), framed as GZ1 framed them (``--framing gz1``, the default: each galaxy rendered
    in a field of the same number of Petrosian R90 as the real crop, 0.024 ``crop``; ``fixed``: the
-   mock set's own 110 px at 0.396"/px), in g, r and i (:func:`mock.galaxy_gri`) with their sky noise
+   mock set's own 110 px at 0.396"/px), in g, r and i (:func:`mock.galaxy_gri`: a red bulge, the disk
+   at its type's colour, blue arms, clumps and knots) with their sky noise
    scaled to the real sample's depth (``--noise-scale``, :data:`NOISE_SCALE`), then put through
    :class:`Stretch`: the SDSS colour composite (Lupton et al. 2004), the frame JPEG at 0.396"/px, the
    cutout service's resampling to the real crop's grid and GZ1's JPEG, its blue channel; calibrated

@@ -1,3 +1,4 @@
+import dataclasses
 import numpy as np
 import pytest
 
@@ -115,8 +116,8 @@ def test_a_framed_galaxy_is_the_same_galaxy_in_a_field_sized_to_it():
 
 
 def test_gz1_selection_draws_fainter_farther_smaller_galaxies():
-    na = [mock.draw_parameters(np.random.default_rng([3, i]), "Sp", mock.Realism()) for i in range(60)]
-    gz = [mock.draw_parameters(np.random.default_rng([3, i]), "Sp", mock.Realism(), mock.GZ1) for i in range(60)]
+    na = [mock.draw_parameters(np.random.default_rng([3, i]), "E", mock.Realism()) for i in range(60)]
+    gz = [mock.draw_parameters(np.random.default_rng([3, i]), "E", mock.Realism(), mock.GZ1) for i in range(60)]
     assert all(p["g_mag"] < 16 and p["z"] <= 0.1 for p in na) and all(p["g_mag"] < 18.4 and p["z"] <= 0.25 for p in gz)
     median = lambda ps, f: np.median([f(p) for p in ps])
     assert median(gz, lambda p: p["z"]) > 2 * median(na, lambda p: p["z"])
@@ -124,6 +125,16 @@ def test_gz1_selection_draws_fainter_farther_smaller_galaxies():
     assert median(gz, r90) < 0.6 * median(na, r90)     # GZ1's galaxies: about half the angular size
     framed, p = mock.galaxy(3, 0, "Sp", field_r90=4.68, selection=mock.GZ1)
     assert framed.shape == (mock.gz_stamp(p, 4.68),) * 2
+
+
+def test_gz1_spirals_are_the_resolved_ones():
+    resolution = lambda p: mock.petrosian_radii(p)[1] / p["psf_fwhm_arcsec"]
+    draw = lambda selection: [mock.draw_parameters(np.random.default_rng([5, i]), "Sp", mock.Realism(), selection)
+                              for i in range(80)]
+    gz, uncut = draw(mock.GZ1), draw(dataclasses.replace(mock.GZ1, spiral_min_r90_fwhm=0.0))
+    assert min(map(resolution, gz)) >= mock.GZ1.spiral_min_r90_fwhm == 3.0
+    assert np.mean([resolution(p) < 3 for p in uncut]) > 0.2   # the cut does remove spirals
+    assert mock.NAIR_ABRAHAM.spiral_min_r90_fwhm == 0.0        # the mock set has no cut (its pixels are pinned)
 
 
 def test_gri_bands_are_the_g_galaxy_in_its_colour_with_noise_of_their_own():
@@ -142,3 +153,24 @@ def test_gri_bands_are_the_g_galaxy_in_its_colour_with_noise_of_their_own():
     deep, _ = mock.galaxy_gri(4, 2, "E", field_r90=4.68, noise_scale=0.4)
     assert data.sky_sigma(deep[:1])[1][0] == pytest.approx(0.4 * sigma[0], rel=0.1)
     assert deep[0][core].sum() == pytest.approx(gri[0][core].sum(), rel=0.02)  # the same galaxy
+
+
+def test_gri_bands_carry_the_colour_gradients_of_the_light_components():
+    naive = mock.Realism.naive()
+    parts = {}
+    _, scene, p = mock._observed(6, 3, "Sp", naive, 4.68, mock.GZ1, parts)
+    np.testing.assert_allclose(parts["bulge"] + parts["disk"] + parts["young"], scene, rtol=1e-6, atol=1e-9)
+    assert min(v.min() for v in parts.values()) >= -1e-6 * scene.max() and parts["young"].sum() > 0.02 * scene.sum()
+    bands = mock.band_scenes(scene, parts, p)
+    i_over_g = 10 ** (0.4 * p["g_minus_i"])
+    assert bands["i"].sum() / scene.sum() == pytest.approx(i_over_g, rel=1e-4)       # the integrated colour
+    assert bands["r"].sum() / scene.sum() == pytest.approx(np.sqrt(i_over_g), rel=1e-4)
+    ratio = bands["i"] / np.maximum(scene, 1e-12)
+    n = scene.shape[0]
+    lit = scene > 0.05 * scene.max()
+    youngest = lit & (parts["young"] / np.maximum(scene, 1e-12) > np.quantile((parts["young"] / scene)[lit], 0.9))
+    assert ratio[n // 2, n // 2] > i_over_g > np.median(ratio[youngest])   # red bulge, blue young light
+    parts = {}
+    _, scene, p = mock._observed(6, 0, "E", naive, 4.68, mock.GZ1, parts)
+    assert p["bulge_fraction"] == 1.0   # a pure bulge: one colour throughout
+    np.testing.assert_allclose(mock.band_scenes(scene, parts, p)["i"], scene * 10 ** (0.4 * p["g_minus_i"]), rtol=1e-5)
