@@ -162,13 +162,14 @@ def realism_rows(records: list[dict]) -> list[tuple[str, str, str, str]]:
         ba, auc = np.array([r["balanced_accuracy"] for r in runs]), np.mean([r["auc"] for r in runs])
         if len(runs) == 1:
             lo, hi = runs[0].get("ci95") or (np.nan, np.nan)
-            value = f"{100 * ba[0]:.1f} % [{100 * lo:.0f}, {100 * hi:.0f}], AUC {auc:.2f}"
+            value = f"{100 * ba[0]:.1f} % [{100 * lo:.0f}, {100 * hi:.0f}], AUC {auc:.3f}"
         else:
             value = (f"{100 * ba.mean():.1f} ± {100 * ba.std(ddof=1):.1f} % ({len(runs)} seeds: "
-                     f"{', '.join(f'{100 * x:.1f}' for x in ba)}), AUC {auc:.2f}")
+                     f"{', '.join(f'{100 * x:.1f}' for x in ba)}), AUC {auc:.3f}")
         gz1 = str(runs[0].get("framing", "")).startswith("gz1")
         framing = "framed as GZ1 frames its cutouts" if gz1 else "fixed 0.396\"/px framing"
-        drawn = {"gz1": "drawn as GZ1's galaxies (r < 17.77)", "nair-abraham": "drawn as Nair & Abraham's (g < 16)"}
+        drawn = {"gz1": "drawn as GZ1's galaxies (r < 17.77, spirals of R90 >= 3 seeing FWHM)",
+                 "nair-abraham": "drawn as Nair & Abraham's (g < 16)"}
         framing += f", {drawn[runs[0].get('selection', 'nair-abraham')]}"
         rows.append((f"sim-to-real: C2 trained on {trained_on}, balanced accuracy on real E|S0 vs Sp", "-", value,
                      f"{runs[0].get('n_mock', '?')} mock galaxies, `{runs[0].get('profile')}`, {framing}; "

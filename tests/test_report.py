@@ -103,12 +103,12 @@ def test_sim_to_real_rows(tmp_path):
          "ci95": [0.71, 0.80], "auc": 0.849, "n_mock": 1600, "n_test": 300},
         {"model": "C2", "scheme": "statistics", "ks": {"E|S0/gini": 0.3}}])
     (row,) = report.rows(tmp_path)
-    assert row[2] == "75.7 % [71, 80], AUC 0.85" and "not shipped" in row[3] and "n_test = 300" in row[3]
+    assert row[2] == "75.7 % [71, 80], AUC 0.849" and "not shipped" in row[3] and "n_test = 300" in row[3]
     seeds = [{"model": "C2", "scheme": "sim-to-real", "train_set": "naive", "profile": "quick", "seed": k,
               "balanced_accuracy": ba, "auc": 0.8, "n_mock": 1600, "n_test": 300} for k, ba in enumerate((0.65, 0.70))]
     write(tmp_path, "realism", seeds)
     (row,) = report.rows(tmp_path)  # one row per training set, over its seeds
-    assert row[0].startswith("sim-to-real: C2 trained on the naive mock") and row[2] == "67.5 ± 3.5 % (2 seeds: 65.0, 70.0), AUC 0.80"
+    assert row[0].startswith("sim-to-real: C2 trained on the naive mock") and row[2] == "67.5 ± 3.5 % (2 seeds: 65.0, 70.0), AUC 0.800"
 
 
 def test_bench_block(tmp_path):
