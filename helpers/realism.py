@@ -11,7 +11,7 @@ Both sides go through the same steps before they are compared:
    ``crop`` x ``crop`` px, resized (area average) to the mock's 110 px frame. Mock: drawn as GZ1's
    galaxies (``--selection gz1``: :data:`mock.GZ1`, fainter and farther than the mock set's Nair &
    Abraham galaxies, its spirals the ones resolved enough for GZ1's volunteers to see them wind,
-   R90 >= 3 seeing FWHM), framed as GZ1 framed them (``--framing gz1``, the default: each galaxy rendered
+   R90 >= 5 seeing FWHM), framed as GZ1 framed them (``--framing gz1``, the default: each galaxy rendered
    in a field of the same number of Petrosian R90 as the real crop, 0.024 ``crop``; ``fixed``: the
    mock set's own 110 px at 0.396"/px), in g, r and i (:func:`mock.galaxy_gri`: a red bulge, the disk
    at its type's colour, blue arms, clumps and knots) with their sky noise
@@ -197,15 +197,17 @@ class Stretch:
        blue spirals hardly any, as the real blue channels show (peak about 125 of 255 for GZ1's
        ellipticals).
     2. **The JPEGs** (``jpeg_quality``). The 8-bit composite is a colour JPEG at its own 0.396"/px
-       (``frame_jpeg``, quality 75 assumed): the SDSS frame images that the DR7 cutout service
-       resampled. It is resampled (bicubic) to the grid the real cutout had over the same field
-       (``jpeg_grid`` px: the real crop that matches the mock's frame) and written as GZ1's quality-75
-       colour JPEG (4:2:0); its blue channel is averaged down to ``size`` px, as the real crop is.
-       Colour JPEGs keep the luminance and blur and coarsen the colour, so the blue channel's sky noise
-       becomes mostly the mean of the three bands' (90 % correlated with red and green in the real
-       cutouts). The resampling, 2.5-4 times finer for a galaxy of GZ1's size, correlates the sky noise,
-       and the frame JPEG's blocks before it more so (:func:`noise_acf` at 1 px for the mock drawn as
-       GZ1's galaxies: 0.83, 0.77 without the frame JPEG; the real frames 0.78-0.87).
+       (``frame_jpeg``): the SDSS frame images that the DR7 cutout service resampled. Their quality is
+       not recorded; 50 is where the mock ellipticals' sky noise is correlated as the real ellipticals'
+       (:func:`noise_acf` at 1 px 0.86 against 0.87; 0.82 at quality 75). It is resampled (bicubic) to
+       the grid the real cutout had over the same field (``jpeg_grid`` px: the real crop that matches
+       the mock's frame) and written as GZ1's quality-75 colour JPEG (4:2:0, as the real files'
+       quantisation tables and sampling factors are); its blue channel is averaged down to ``size`` px,
+       as the real crop is. Colour JPEGs keep the luminance and blur and coarsen the colour, so the blue
+       channel's sky noise becomes mostly the mean of the three bands' (90 % correlated with red and
+       green in the real cutouts). The resampling, 2.5-4 times finer for a galaxy of GZ1's size,
+       correlates the sky noise, and the frame JPEG's blocks before it more so (:func:`noise_acf` at
+       1 px for the mock drawn as GZ1's galaxies: 0.84 for all groups together, as the real frames').
        Without ``jpeg_quality`` the blue channel is rounded to integers.
 
     :func:`calibrate_stretch` sets ``sky`` and ``soften`` so that the sky level and noise, measured as
@@ -217,7 +219,7 @@ class Stretch:
     jpeg_quality: int | None = 75
     jpeg_grid: int = CROP
     colour_zero: float = 0.35
-    frame_jpeg: int | None = 75
+    frame_jpeg: int | None = 50
 
     def g_over_i(self, g_minus_i) -> np.ndarray:
         """The g / i flux ratio as the JPEG balances the bands (1 at g - i = ``colour_zero``)."""
@@ -524,7 +526,8 @@ def sim_to_real(real: RealSample, stretch: Stretch, realism: mock.Realism = mock
         "C2", "sim-to-real", name, prof, seed, y_true, y_pred, SIM_CLASSES, n_train=len(tr),
         epochs=history.stopped_epoch, train_seconds=history.train_seconds, train_set=name,
         test_set=f"real GZ1 sample, E|S0 vs Sp, central {real.crop} px -> {data.STAMP} px",
-        framing=framing_name(field_r90), selection=selection.name, noise_scale=float(noise_scale),
+        framing=framing_name(field_r90), selection=selection.name,
+        spiral_min_r90_fwhm=selection.spiral_min_r90_fwhm, noise_scale=float(noise_scale),
         realism=asdict(realism), balanced_accuracy=balanced_accuracy(y_true, y_pred),
         ci95=list(evaluate.bootstrap_ci(y_true, y_pred, stat=balanced_accuracy)),
         auc=float(roc_auc_score(y_true, p_sp)), best_epoch=history.best_epoch, n_mock=int(n_mock),
@@ -675,6 +678,7 @@ def _statistics(args, real, mock_img, mock_grp, stretch, levels, workers, field_
     good = lambda t, g: t.loc[(t["group"] == g) & t["flag"].between(0, 1)]
     return {"model": "statmorph", "scheme": "statistics", "dataset": "mock-vs-real", "profile": "-",
             "seed": STATS_SEED, "framing": framing_name(field_r90), "selection": selection.name,
+            "spiral_min_r90_fwhm": selection.spiral_min_r90_fwhm,
             "noise_scale": float(args.noise_scale), "ks": ks, "n_real": {g: len(good(real_stats, g)) for g in GROUPS},
             "n_mock": {g: len(good(mock_stats, g)) for g in GROUPS}, "crop": args.crop, "best_crop": crop_best,
             "stretch": asdict(stretch), "sky": levels,

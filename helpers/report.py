@@ -168,8 +168,9 @@ def realism_rows(records: list[dict]) -> list[tuple[str, str, str, str]]:
                      f"{', '.join(f'{100 * x:.1f}' for x in ba)}), AUC {auc:.3f}")
         gz1 = str(runs[0].get("framing", "")).startswith("gz1")
         framing = "framed as GZ1 frames its cutouts" if gz1 else "fixed 0.396\"/px framing"
-        drawn = {"gz1": "drawn as GZ1's galaxies (r < 17.77, spirals of R90 >= 3 seeing FWHM)",
-                 "nair-abraham": "drawn as Nair & Abraham's (g < 16)"}
+        cut = runs[0].get("spiral_min_r90_fwhm")
+        cut = f", spirals of R90 >= {cut:g} seeing FWHM" if cut else ""
+        drawn = {"gz1": f"drawn as GZ1's galaxies (r < 17.77{cut})", "nair-abraham": f"drawn as Nair & Abraham's (g < 16{cut})"}
         framing += f", {drawn[runs[0].get('selection', 'nair-abraham')]}"
         rows.append((f"sim-to-real: C2 trained on {trained_on}, balanced accuracy on real E|S0 vs Sp", "-", value,
                      f"{runs[0].get('n_mock', '?')} mock galaxies, `{runs[0].get('profile')}`, {framing}; "

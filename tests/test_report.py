@@ -100,10 +100,11 @@ def test_c2_full_runs_shown_beside_fewer_paper_seeds(tmp_path):
 def test_sim_to_real_rows(tmp_path):
     write(tmp_path, "realism", [
         {"model": "C2", "scheme": "sim-to-real", "train_set": "mock", "profile": "quick", "balanced_accuracy": 0.757,
-         "ci95": [0.71, 0.80], "auc": 0.849, "n_mock": 1600, "n_test": 300},
+         "ci95": [0.71, 0.80], "auc": 0.849, "n_mock": 1600, "n_test": 300, "selection": "gz1", "spiral_min_r90_fwhm": 5.0},
         {"model": "C2", "scheme": "statistics", "ks": {"E|S0/gini": 0.3}}])
     (row,) = report.rows(tmp_path)
     assert row[2] == "75.7 % [71, 80], AUC 0.849" and "not shipped" in row[3] and "n_test = 300" in row[3]
+    assert "drawn as GZ1's galaxies (r < 17.77, spirals of R90 >= 5 seeing FWHM)" in row[3]
     seeds = [{"model": "C2", "scheme": "sim-to-real", "train_set": "naive", "profile": "quick", "seed": k,
               "balanced_accuracy": ba, "auc": 0.8, "n_mock": 1600, "n_test": 300} for k, ba in enumerate((0.65, 0.70))]
     write(tmp_path, "realism", seeds)
