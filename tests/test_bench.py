@@ -1,5 +1,6 @@
 """The benchmarks run (smoke mode, seconds) and write valid records; the FLOP count is right."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,3 +32,21 @@ def test_bench_smoke_writes_valid_records(tmp_path):
     assert any("default allocator" in n for n in names) and any("bfloat16 matmul" in n for n in names)
     assert all(isinstance(r["value"], float) and r["value"] == r["value"] for r in recs[1:])  # no NaN
     assert all(r["notes"].startswith("smoke run") for r in recs[1:])
+
+
+def test_paper_gpu_runs_a_profile_and_writes_its_records(tmp_path):
+    # the GPU driver in the smoke profile on this CPU: one training alone, its record, its history
+    # and its benchmark records (named by how the runs shared the device; the 5-minute target is the paper
+    # profile's), nothing under results/
+    env = {**os.environ, "PROFILE": "smoke"}
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "paper_gpu.py"), "--out", str(tmp_path), "--runs", "4way:0"],
+                   check=True, capture_output=True, text=True, env=env, cwd=ROOT)
+    (rec,) = json.loads((tmp_path / "pytorch_smoke.json").read_text())
+    assert (rec["model"], rec["scheme"], rec["seed"], rec["profile"]) == ("C2", "4way", 0, "smoke")
+    assert set(json.loads((tmp_path / "pytorch_smoke_histories.json").read_text())) == {"C2 4way seed 0"}
+    bench = {r["name"]: r for r in json.loads((tmp_path / "bench_smoke_runs.json").read_text())}
+    assert all(set(r) == FIELDS for r in bench.values())
+    assert {"smoke profile C2 4way_seed0: epoch time", "smoke profile C2 4way_seed0: training images/s",
+            "smoke profile, one run alone: training images/s", "smoke profile, one run alone: end to end"} <= set(bench)
+    end_to_end = bench["smoke profile, one run alone: end to end"]
+    assert end_to_end["target"] is None and end_to_end["value"] > bench["smoke profile C2 4way_seed0: epoch time"]["value"]
