@@ -79,11 +79,15 @@ class Realism:
 class Selection:
     """Which galaxies a sample holds: brighter than ``g_limit`` (g mag), at redshifts in ``z_range``
     (drawn uniformly in volume); its spirals only where their Petrosian R90 spans at least
-    ``spiral_min_r90_fwhm`` seeing FWHM (a sample labelled by eye keeps the spirals whose disk it resolves)."""
+    ``spiral_min_r90_fwhm`` seeing FWHM (a sample labelled by eye keeps the spirals whose disk it resolves);
+    with ``mergers_only``, its Irr+Misc galaxies are mergers, their companion at least ``merger_min_sep_fwhm``
+    seeing FWHM from the target (a sample labelled by eye calls a merger what shows two galaxies)."""
     name: str
     g_limit: float
     z_range: tuple[float, float]
     spiral_min_r90_fwhm: float = 0.0
+    mergers_only: bool = False
+    merger_min_sep_fwhm: float = 0.0
 
 
 # The paper's catalogue (the mock set): Nair & Abraham (2010), g < 16 (extinction-corrected), 0.01 < z < 0.1.
@@ -95,7 +99,9 @@ NAIR_ABRAHAM = Selection("nair-abraham", 16.0, (0.01, 0.1))
 # its spirals are the resolved ones. Without a cut the real spirals' frames are less upsampled than the
 # mock's (their sky noise less correlated, helpers.realism.noise_acf); with R90 >= 5 seeing FWHM the mock
 # spirals' sky correlation is the real ones' (README, "The mock against the real sky").
-GZ1 = Selection("gz1", 18.4, (0.01, 0.25), spiral_min_r90_fwhm=5.0)
+# GZ1 had no irregular class: its "merger" votes went to what showed two galaxies, so its Irr+Misc are
+# mergers whose companion lies 1.5 seeing FWHM or more away (two peaks, not one lumpy blob).
+GZ1 = Selection("gz1", 18.4, (0.01, 0.25), spiral_min_r90_fwhm=5.0, mergers_only=True, merger_min_sep_fwhm=1.5)
 SELECTIONS = {s.name: s for s in (NAIR_ABRAHAM, GZ1)}
 
 
@@ -175,13 +181,24 @@ def _ttype(rng, cls: str) -> int:
 def draw_parameters(rng: np.random.Generator, cls: str, realism: Realism,
                     selection: Selection = NAIR_ABRAHAM) -> dict:
     """All physical and observational parameters of one galaxy of class ``cls`` in ``selection``
-    (a spiral drawn again until it is as resolved as the selection asks)."""
+    (drawn again until it is a galaxy the selection keeps: :func:`_kept`)."""
     for _ in range(1000):
         p = _draw_parameters(rng, cls, realism, selection)
-        if (cls != "Sp" or not selection.spiral_min_r90_fwhm
-                or petrosian_radii(p)[1] >= selection.spiral_min_r90_fwhm * p["psf_fwhm_arcsec"]):
+        if _kept(p, cls, selection):
             return p
-    raise RuntimeError(f"could not draw a spiral of R90 >= {selection.spiral_min_r90_fwhm} FWHM in {selection.name}")
+    raise RuntimeError(f"could not draw a {cls} galaxy that {selection} keeps")
+
+
+def _kept(p: dict, cls: str, selection: Selection) -> bool:
+    """Whether a sample labelled by eye keeps the galaxy ``p``: a spiral whose R90 spans
+    ``spiral_min_r90_fwhm`` seeing FWHM, a merger whose companion can lie ``merger_min_sep_fwhm`` away
+    (:data:`MERGER_SEPARATION`), and no Irr+Misc galaxy but a merger with ``mergers_only``."""
+    fwhm = p["psf_fwhm_arcsec"]
+    if cls == "Sp":
+        return not selection.spiral_min_r90_fwhm or petrosian_radii(p)[1] >= selection.spiral_min_r90_fwhm * fwhm
+    if cls == "Irr+Misc" and p["merger"]:
+        return MERGER_SEPARATION[1] * p["r_half_arcsec"] >= selection.merger_min_sep_fwhm * fwhm
+    return cls != "Irr+Misc" or not selection.mergers_only
 
 
 def _draw_parameters(rng: np.random.Generator, cls: str, realism: Realism, selection: Selection) -> dict:
@@ -415,6 +432,10 @@ def _body(rng, p: dict, flux: float, n: int, scale: float, dx: float = 0.0, dy: 
     return out
 
 
+# A merger's companion lies 0.7-2.2 half-light radii of the target from it.
+MERGER_SEPARATION = (0.7, 2.2)
+
+
 def _tidal_tail(rng, p: dict, flux: float, n: int, scale: float) -> np.ndarray:
     """A faint curved tail from a merger: a Gaussian-profile arc."""
     x, y = _grid(n, scale)
@@ -438,10 +459,12 @@ def render(p: dict, rng: np.random.Generator, realism: Realism, stamp: int = dat
     return _observe(_scene(p, rng, realism, stamp), p, rng, realism, stamp)
 
 
-def _scene(p: dict, rng: np.random.Generator, realism: Realism, stamp: int, parts: dict | None = None) -> np.ndarray:
+def _scene(p: dict, rng: np.random.Generator, realism: Realism, stamp: int, parts: dict | None = None,
+           min_sep_arcsec: float = 0.0) -> np.ndarray:
     """The noiseless g-band sky of :func:`render` (nanomaggies): galaxy, neighbours, PSF, stars, trail.
     With ``parts`` (a dict), the galaxy's (and a merger's companion's) ``bulge``, ``disk`` and ``young``
-    light are put in it, seen as the scene is (PSF, pixels); the rest of the scene is what they leave."""
+    light are put in it, seen as the scene is (PSF, pixels); the rest of the scene is what they leave.
+    A merger's companion lies at least ``min_sep_arcsec`` from it."""
     n = stamp * OVERSAMPLE
     scale = PIXEL_SCALE / OVERSAMPLE
     flux = 10 ** (-0.4 * (p["g_mag"] - 22.5))
@@ -453,7 +476,8 @@ def _scene(p: dict, rng: np.random.Generator, realism: Realism, stamp: int, part
         comp = dict(p, bulge_fraction=rng.uniform(0.1, 1.0), arm_strength=0.0, knot_fraction=0.0,
                     position_angle_deg=rng.uniform(0, 180), disk_q=rng.uniform(0.3, 1.0),
                     r_half_arcsec=p["r_half_arcsec"] * rng.uniform(0.5, 1.0))
-        sep = p["r_half_arcsec"] * rng.uniform(0.7, 2.2)
+        lo, hi = MERGER_SEPARATION
+        sep = p["r_half_arcsec"] * rng.uniform(max(lo, min_sep_arcsec / p["r_half_arcsec"]), hi)
         ang = rng.uniform(0, 2 * np.pi)
         img += _body(rng, comp, flux * rng.uniform(0.3, 1.0), n, scale,
                      dx + sep * np.cos(ang), dy + sep * np.sin(ang), parts)
@@ -576,7 +600,7 @@ def _observed(seed, index, cls, realism, field_r90, selection, parts=None) -> tu
     rng = np.random.default_rng([seed, index])
     p = draw_parameters(rng, cls, realism, selection)
     stamp = data.STAMP if field_r90 is None else gz_stamp(p, field_r90)
-    scene = _scene(p, rng, realism, stamp, parts)
+    scene = _scene(p, rng, realism, stamp, parts, selection.merger_min_sep_fwhm * p["psf_fwhm_arcsec"])
     return _observe(scene, p, rng, realism, stamp), scene, p
 
 

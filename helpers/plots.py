@@ -167,11 +167,12 @@ STAT_LABELS = {"size": "r50 / frame width", "concentration": "concentration C", 
                "smoothness": "smoothness S", "gini": "Gini", "m20": "M20", "ellipticity": "ellipticity"}
 
 
-def mock_vs_real(real_images, real_groups, mock_images, mock_groups, real_stats, mock_stats, ks, groups,
-                 statistics, per_group: int = 8, seed: int = 0, crop: int | None = None):
+def mock_vs_real(real_images, real_groups, mock_images, mock_groups, real_stats, mock_stats, ks_tests, groups,
+                 statistics, per_group: int = 8, seed: int = 0, crop: int | None = None, target: float = 0.2):
     """Top: ``per_group`` real and mock galaxies of each group side by side (JPEG-like stretched
     stamps, then the one pixel scaling ``data.normalise``). Bottom: per-group histograms of each
-    statmorph statistic, mock against real, with the KS distance in each panel."""
+    statmorph statistic, mock against real, with the KS distance and its p-value in each panel
+    (``ks_tests``: {"<group>/<statistic>": (D, p)}), in red where D is at least ``target``."""
     rng = np.random.default_rng(seed)
     fig = plt.figure(figsize=(1.05 * 2 * per_group, 1.15 * len(groups) + 1.9 * len(groups) + 1.2))
     top, bottom = fig.subfigures(2, 1, height_ratios=[1.15 * len(groups), 1.9 * len(groups)])
@@ -209,10 +210,10 @@ def mock_vs_real(real_images, real_groups, mock_images, mock_groups, real_stats,
             ax.hist(a, bins=bins, density=True, histtype="stepfilled", alpha=0.35, color="0.3",
                     label=f"real ({len(a)})")
             ax.hist(b, bins=bins, density=True, histtype="step", lw=1.6, color="C0", label=f"mock ({len(b)})")
-            d = ks.get(f"{g}/{s}")
-            if d is not None:
-                ax.text(0.97, 0.95, f"KS {d:.2f}", transform=ax.transAxes, ha="right", va="top", fontsize=8,
-                        color="C3" if (d >= 0.2 and s != "size") else "black")
+            if f"{g}/{s}" in ks_tests:
+                d, p = ks_tests[f"{g}/{s}"]
+                ax.text(0.97, 0.95, f"KS {d:.2f}\np {p:.2g}", transform=ax.transAxes, ha="right", va="top",
+                        fontsize=8, color="C3" if (d >= target and s != "size") else "black")
             ax.tick_params(labelsize=7)
             ax.set_yticks([])
             if i == len(groups) - 1:
@@ -221,8 +222,8 @@ def mock_vs_real(real_images, real_groups, mock_images, mock_groups, real_stats,
                 ax.set_ylabel(f"{g}\ndensity", fontsize=9)
             if i == 0 and j == 0:
                 ax.legend(frameon=False, fontsize=7, loc="upper left")
-    bottom.suptitle("statmorph statistics per class, mock vs real (KS distance in red where >= 0.2, "
-                    "the target for shape statistics)")
+    bottom.suptitle(f"statmorph statistics per class, mock vs real (KS distance in red where >= {target}, the "
+                    f"target for shape statistics; p: the chance of a distance as large from one distribution)")
     return fig
 
 

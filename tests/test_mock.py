@@ -137,6 +137,29 @@ def test_gz1_spirals_are_the_resolved_ones():
     assert mock.NAIR_ABRAHAM.spiral_min_r90_fwhm == 0.0        # the mock set has no cut (its pixels are pinned)
 
 
+def test_gz1_misc_galaxies_are_mergers_with_a_companion_apart():
+    gz = [mock.draw_parameters(np.random.default_rng([6, i]), "Irr+Misc", mock.Realism(), mock.GZ1) for i in range(40)]
+    na = [mock.draw_parameters(np.random.default_rng([6, i]), "Irr+Misc", mock.Realism()) for i in range(40)]
+    assert all(p["merger"] and p["ttype"] == 99 for p in gz) and 0 < np.mean([p["merger"] for p in na]) < 1
+    reach = lambda p: mock.MERGER_SEPARATION[1] * p["r_half_arcsec"] / p["psf_fwhm_arcsec"]
+    assert min(map(reach, gz)) >= mock.GZ1.merger_min_sep_fwhm == 1.5   # the companion can lie that far out
+    assert not mock.NAIR_ABRAHAM.mergers_only and mock.NAIR_ABRAHAM.merger_min_sep_fwhm == 0.0
+    # the companion lies at least 1.5 FWHM away: a naive scene without the target holds the companion only
+    naive = mock.Realism.naive()
+    for i in range(3):
+        rng = np.random.default_rng([8, i])
+        p = mock.draw_parameters(rng, "Irr+Misc", naive, mock.GZ1)
+        p.update(offset_x_px=0.0, offset_y_px=0.0)
+        parts = {}
+        scene = mock._scene(dict(p), np.random.default_rng([9, i]), naive, 200, parts,
+                            mock.GZ1.merger_min_sep_fwhm * p["psf_fwhm_arcsec"])
+        alone = mock._scene(dict(p, merger=0), np.random.default_rng([9, i]), naive, 200)
+        companion = scene - alone
+        y, x = np.unravel_index(np.argmax(companion), companion.shape)
+        sep = np.hypot(y - 99.5, x - 99.5) * mock.PIXEL_SCALE
+        assert sep >= 0.9 * 1.5 * p["psf_fwhm_arcsec"]
+
+
 def test_gri_bands_are_the_g_galaxy_in_its_colour_with_noise_of_their_own():
     g_only, _ = mock.galaxy(4, 2, "E", field_r90=4.68)
     gri, p = mock.galaxy_gri(4, 2, "E", field_r90=4.68)

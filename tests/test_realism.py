@@ -137,6 +137,25 @@ def test_ks_of_identical_samples_is_zero_and_of_shifted_ones_is_not():
     assert realism.ks_distances(t, shifted)["Sp/gini"] == 1.0
 
 
+def test_ks_tests_give_p_values_and_a_perfect_mock_fails_the_target_by_chance_on_few_galaxies():
+    rng = np.random.default_rng(3)
+    t = pd.DataFrame({s: rng.normal(size=600) for s in realism.STATISTICS})
+    t["group"], t["flag"] = np.repeat(realism.GROUPS, 200), 0
+    other = t.copy()
+    other[list(realism.STATISTICS)] = rng.normal(size=(600, len(realism.STATISTICS)))
+    tests = realism.ks_tests(t, other)
+    assert all(0 < p <= 1 for _, p in tests.values()) and realism.ks_distances(t, other) == {k: d for k, (d, _) in tests.items()}
+    shifted = other.copy()
+    shifted["gini"] += 1
+    assert realism.ks_tests(t, shifted)["Sp/gini"][1] < 1e-6
+    odds = realism.perfect_mock_odds(t, {"E|S0": 150, "Sp": 150, "merger/Irr": 26}, draws=100)
+    # one distribution on both sides: with 150 galaxies against 200 a distance exceeds 0.2 in about 2 % of
+    # draws and six of them stay below in most; with 26 against 200, in about a third, and six below 0.2
+    # at once are the exception
+    assert odds["E|S0"]["all_below"] > 0.6 and odds["merger/Irr"]["all_below"] < 0.3
+    assert odds["merger/Irr"]["median_ks"] > odds["Sp"]["median_ks"]
+
+
 def test_best_crop_recovers_a_scaling():
     rng = np.random.default_rng(3)
     mock_size = rng.lognormal(np.log(0.08), 0.3, 500)
@@ -229,3 +248,21 @@ def test_radial_profile_falls_from_the_centre_and_reads_a_flat_image_back():
     prof = realism.radial_profile(np.stack([blob, blob]))
     assert len(prof) == len(realism.PROFILE_EDGES) - 1 and np.all(np.diff(prof) < 0) and prof[0] > 95
     np.testing.assert_allclose(realism.radial_profile(np.full((1, 110, 110), 7.0)), 7.0)
+
+
+def test_mock_vs_real_figure_shows_each_distance_with_its_p_value():
+    import matplotlib.pyplot as plt
+
+    from helpers import plots
+    rng = np.random.default_rng(4)
+    groups = np.repeat(realism.GROUPS, 6)
+    images = rng.normal(10, 1, (len(groups), 110, 110)).astype(np.float32)
+    table = pd.DataFrame({s: rng.normal(size=len(groups)) for s in realism.STATISTICS})
+    table.insert(0, "group", groups)
+    table["flag"] = 0
+    tests = realism.ks_tests(table, table.assign(gini=table["gini"] + 5), realism.STATISTICS)
+    fig = plots.mock_vs_real(images, groups, images, groups, table, table, tests, realism.GROUPS,
+                             realism.STATISTICS, per_group=2, target=realism.KS_TARGET)
+    texts = [t.get_text() for ax in fig.get_axes() for t in ax.texts]
+    assert any(t.startswith("KS 1.00\np ") for t in texts) and any(t.startswith("KS 0.00\np 1") for t in texts)
+    plt.close(fig)
