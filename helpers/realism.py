@@ -578,8 +578,8 @@ def _print_ks(tests: dict, odds: dict, n_real: dict, statistics=STATISTICS):
         cell = lambda s: "{:>8.3f} ({:.3f})".format(*tests[f"{g}/{s}"]) if f"{g}/{s}" in tests else f"{'-':>16}"
         print(f"{g:<12}" + "".join(cell(s) for s in statistics))
     for g, o in odds.items():
-        print(f"a mock drawn from the real galaxies' own distributions, {n_real[g]} real {g}: every shape KS below "
-              f"{KS_TARGET} in {100 * o['all_below']:.0f} % of draws (median KS {o['median_ks']:.3f})")
+        print(f"a mock that is the real sky (both samples drawn from the mock's galaxies), {n_real[g]} real {g}: "
+              f"every shape KS below {KS_TARGET} in {100 * o['all_below']:.0f} % of draws (median KS {o['median_ks']:.3f})")
 
 
 def main(argv=None) -> int:
@@ -717,7 +717,7 @@ def _statistics(args, real, mock_img, mock_grp, stretch, levels, workers, field_
     fig = plots.mock_vs_real(real.images, real.groups, mock_img, mock_grp, real_stats, mock_stats, tests,
                              GROUPS, STATISTICS, crop=args.crop, target=KS_TARGET)
     print(f"figure: {plots.save(fig, 'mock_vs_real')}")
-    good = lambda t, g: _good(t)[_good(t)["group"] == g]
+    good = lambda t, g: _good(t[t["group"] == g])
     return {"model": "statmorph", "scheme": "statistics", "dataset": "mock-vs-real", "profile": "-",
             "seed": STATS_SEED, "framing": framing_name(field_r90), "selection": selection.name,
             "spiral_min_r90_fwhm": selection.spiral_min_r90_fwhm, "mergers_only": selection.mergers_only,
