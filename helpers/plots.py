@@ -212,7 +212,7 @@ def mock_vs_real(real_images, real_groups, mock_images, mock_groups, real_stats,
             ax.hist(b, bins=bins, density=True, histtype="step", lw=1.6, color="C0", label=f"mock ({len(b)})")
             if f"{g}/{s}" in ks_tests:
                 d, p = ks_tests[f"{g}/{s}"]
-                ax.text(0.97, 0.95, f"KS {d:.2f}\np {p:.2g}", transform=ax.transAxes, ha="right", va="top",
+                ax.text(0.97, 0.95, f"KS {d:.3f}\np {p:.2g}", transform=ax.transAxes, ha="right", va="top",
                         fontsize=8, color="C3" if (d >= target and s != "size") else "black")
             ax.tick_params(labelsize=7)
             ax.set_yticks([])
@@ -222,8 +222,8 @@ def mock_vs_real(real_images, real_groups, mock_images, mock_groups, real_stats,
                 ax.set_ylabel(f"{g}\ndensity", fontsize=9)
             if i == 0 and j == 0:
                 ax.legend(frameon=False, fontsize=7, loc="upper left")
-    bottom.suptitle(f"statmorph statistics per class, mock vs real (KS distance in red where >= {target}, the "
-                    f"target for shape statistics; p: the chance of a distance as large from one distribution)")
+    bottom.suptitle(f"statmorph statistics per class, mock vs real: KS distance, in red where >= {target} (the target "
+                    f"for shape statistics),\nand p, the chance of a distance as large were both drawn from one distribution")
     return fig
 
 

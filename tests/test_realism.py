@@ -264,5 +264,5 @@ def test_mock_vs_real_figure_shows_each_distance_with_its_p_value():
     fig = plots.mock_vs_real(images, groups, images, groups, table, table, tests, realism.GROUPS,
                              realism.STATISTICS, per_group=2, target=realism.KS_TARGET)
     texts = [t.get_text() for ax in fig.get_axes() for t in ax.texts]
-    assert any(t.startswith("KS 1.00\np ") for t in texts) and any(t.startswith("KS 0.00\np 1") for t in texts)
+    assert any(t.startswith("KS 1.000\np ") for t in texts) and any(t.startswith("KS 0.000\np 1") for t in texts)
     plt.close(fig)
