@@ -700,34 +700,33 @@ def _statistics(args, real, mock_img, mock_grp, stretch, levels, workers, field_
     from . import plots
     real_stats = measure_all(real.images, real.groups, workers)
     mock_stats = measure_all(mock_img, mock_grp, workers)
+    real_good, mock_good = _good(real_stats), _good(mock_stats)
+    count = lambda t: {g: int(np.sum(t["group"] == g)) for g in GROUPS}
     tests = ks_tests(real_stats, mock_stats)
     ks = {k: d for k, (d, _) in tests.items()}
-    n_real = {g: int(np.sum(_good(real_stats)["group"] == g)) for g in GROUPS}
+    n_real = count(real_good)
     odds = perfect_mock_odds(mock_stats, n_real)
     _print_ks(tests, odds, n_real)
-    bad = lambda t: {g: int(np.sum((t["group"] == g) & ~t["flag"].between(0, 1))) for g in GROUPS}
-    print(f"statmorph failures or flags >= 2: real {bad(real_stats)}, mock {bad(mock_stats)}")
-    disks = lambda t: t["group"].isin(SIM_CLASSES) & t["flag"].between(0, 1)
-    crop_best, crop_ks = best_crop(real_stats.loc[disks(real_stats), "size"].to_numpy(), args.crop,
-                                   mock_stats.loc[disks(mock_stats), "size"].to_numpy())
-    print(f"framing: r50 / frame median real {real_stats.loc[disks(real_stats), 'size'].median():.3f}, "
-          f"mock {mock_stats.loc[disks(mock_stats), 'size'].median():.3f} (E|S0 and Sp); the crop that matches "
+    bad = lambda t, good: {g: n - count(good)[g] for g, n in count(t).items()}
+    print(f"statmorph failures or flags >= 2: real {bad(real_stats, real_good)}, mock {bad(mock_stats, mock_good)}")
+    disk_sizes = lambda good: good.loc[good["group"].isin(SIM_CLASSES), "size"]
+    crop_best, crop_ks = best_crop(disk_sizes(real_good).to_numpy(), args.crop, disk_sizes(mock_good).to_numpy())
+    print(f"framing: r50 / frame median real {disk_sizes(real_good).median():.3f}, "
+          f"mock {disk_sizes(mock_good).median():.3f} (E|S0 and Sp); the crop that matches "
           f"the mock's sizes best is {crop_best} px (KS {crop_ks:.3f}; this run used {args.crop} px)")
 
-    fig = plots.mock_vs_real(real.images, real.groups, mock_img, mock_grp, real_stats, mock_stats, tests,
+    fig = plots.mock_vs_real(real.images, real.groups, mock_img, mock_grp, real_good, mock_good, tests,
                              GROUPS, STATISTICS, crop=args.crop, target=KS_TARGET)
     print(f"figure: {plots.save(fig, 'mock_vs_real')}")
-    good = lambda t, g: _good(t[t["group"] == g])
     return {"model": "statmorph", "scheme": "statistics", "dataset": "mock-vs-real", "profile": "-",
             "seed": STATS_SEED, "framing": framing_name(field_r90), "selection": selection.name,
             "spiral_min_r90_fwhm": selection.spiral_min_r90_fwhm, "mergers_only": selection.mergers_only,
             "merger_min_sep_fwhm": selection.merger_min_sep_fwhm,
             "noise_scale": float(args.noise_scale), "ks": ks, "ks_pvalue": {k: p for k, (_, p) in tests.items()},
-            "ks_perfect_mock": odds, "n_real": n_real,
-            "n_mock": {g: len(good(mock_stats, g)) for g in GROUPS}, "crop": args.crop, "best_crop": crop_best,
-            "stretch": asdict(stretch), "sky": levels,
-            "median": {f"{side}/{g}/{s}": float(good(t, g)[s].median())
-                       for side, t in (("real", real_stats), ("mock", mock_stats)) for g in GROUPS for s in STATISTICS},
+            "ks_perfect_mock": odds, "n_real": n_real, "n_mock": count(mock_good), "crop": args.crop,
+            "best_crop": crop_best, "stretch": asdict(stretch), "sky": levels,
+            "median": {f"{side}/{g}/{s}": float(t.loc[t["group"] == g, s].median())
+                       for side, t in (("real", real_good), ("mock", mock_good)) for g in GROUPS for s in STATISTICS},
             "statistics": list(STATISTICS), "shape_statistics": list(SHAPE_STATISTICS)}
 
 
