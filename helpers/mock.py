@@ -81,13 +81,15 @@ class Selection:
     (drawn uniformly in volume); its spirals only where their Petrosian R90 spans at least
     ``spiral_min_r90_fwhm`` seeing FWHM (a sample labelled by eye keeps the spirals whose disk it resolves);
     with ``mergers_only``, its Irr+Misc galaxies are mergers, their companion at least ``merger_min_sep_fwhm``
-    seeing FWHM from the target (a sample labelled by eye calls a merger what shows two galaxies)."""
+    seeing FWHM from the target (a sample labelled by eye calls a merger what shows two galaxies), their R90
+    at least ``merger_min_r90_fwhm`` seeing FWHM (and what it resolves)."""
     name: str
     g_limit: float
     z_range: tuple[float, float]
     spiral_min_r90_fwhm: float = 0.0
     mergers_only: bool = False
     merger_min_sep_fwhm: float = 0.0
+    merger_min_r90_fwhm: float = 0.0
 
 
 # The paper's catalogue (the mock set): Nair & Abraham (2010), g < 16 (extinction-corrected), 0.01 < z < 0.1.
@@ -100,8 +102,10 @@ NAIR_ABRAHAM = Selection("nair-abraham", 16.0, (0.01, 0.1))
 # mock's (their sky noise less correlated, helpers.realism.noise_acf); with R90 >= 5 seeing FWHM the mock
 # spirals' sky correlation is the real ones' (README, "The mock against the real sky").
 # GZ1 had no irregular class: its "merger" votes went to what showed two galaxies, so its Irr+Misc are
-# mergers whose companion lies 1.5 seeing FWHM or more away (two peaks, not one lumpy blob).
-GZ1 = Selection("gz1", 18.4, (0.01, 0.25), spiral_min_r90_fwhm=5.0, mergers_only=True, merger_min_sep_fwhm=1.5)
+# mergers whose companion lies 1.5 seeing FWHM or more away (two peaks, not one lumpy blob), and resolved
+# as its spirals are: with R90 >= 3 seeing FWHM the mock mergers' sky correlation is the real ones'.
+GZ1 = Selection("gz1", 18.4, (0.01, 0.25), spiral_min_r90_fwhm=5.0, mergers_only=True, merger_min_sep_fwhm=1.5,
+                merger_min_r90_fwhm=3.0)
 SELECTIONS = {s.name: s for s in (NAIR_ABRAHAM, GZ1)}
 
 
@@ -191,13 +195,16 @@ def draw_parameters(rng: np.random.Generator, cls: str, realism: Realism,
 
 def _kept(p: dict, cls: str, selection: Selection) -> bool:
     """Whether a sample labelled by eye keeps the galaxy ``p``: a spiral whose R90 spans
-    ``spiral_min_r90_fwhm`` seeing FWHM, a merger whose companion can lie ``merger_min_sep_fwhm`` away
-    (:data:`MERGER_SEPARATION`), and no Irr+Misc galaxy but a merger with ``mergers_only``."""
+    ``spiral_min_r90_fwhm`` seeing FWHM, a merger whose R90 spans ``merger_min_r90_fwhm`` and whose companion
+    can lie ``merger_min_sep_fwhm`` away (:data:`MERGER_SEPARATION`), and no Irr+Misc galaxy but a merger
+    with ``mergers_only``."""
     fwhm = p["psf_fwhm_arcsec"]
+    resolved = lambda min_fwhm: not min_fwhm or petrosian_radii(p)[1] >= min_fwhm * fwhm
     if cls == "Sp":
-        return not selection.spiral_min_r90_fwhm or petrosian_radii(p)[1] >= selection.spiral_min_r90_fwhm * fwhm
+        return resolved(selection.spiral_min_r90_fwhm)
     if cls == "Irr+Misc" and p["merger"]:
-        return MERGER_SEPARATION[1] * p["r_half_arcsec"] >= selection.merger_min_sep_fwhm * fwhm
+        return (resolved(selection.merger_min_r90_fwhm)
+                and MERGER_SEPARATION[1] * p["r_half_arcsec"] >= selection.merger_min_sep_fwhm * fwhm)
     return cls != "Irr+Misc" or not selection.mergers_only
 
 

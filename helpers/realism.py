@@ -721,7 +721,7 @@ def _statistics(args, real, mock_img, mock_grp, stretch, levels, workers, field_
     return {"model": "statmorph", "scheme": "statistics", "dataset": "mock-vs-real", "profile": "-",
             "seed": STATS_SEED, "framing": framing_name(field_r90), "selection": selection.name,
             "spiral_min_r90_fwhm": selection.spiral_min_r90_fwhm, "mergers_only": selection.mergers_only,
-            "merger_min_sep_fwhm": selection.merger_min_sep_fwhm,
+            "merger_min_sep_fwhm": selection.merger_min_sep_fwhm, "merger_min_r90_fwhm": selection.merger_min_r90_fwhm,
             "noise_scale": float(args.noise_scale), "ks": ks, "ks_pvalue": {k: p for k, (_, p) in tests.items()},
             "ks_perfect_mock": odds, "n_real": n_real, "n_mock": count(mock_good), "crop": args.crop,
             "best_crop": crop_best, "stretch": asdict(stretch), "sky": levels,

@@ -143,7 +143,13 @@ def test_gz1_misc_galaxies_are_mergers_with_a_companion_apart():
     assert all(p["merger"] and p["ttype"] == 99 for p in gz) and 0 < np.mean([p["merger"] for p in na]) < 1
     reach = lambda p: mock.MERGER_SEPARATION[1] * p["r_half_arcsec"] / p["psf_fwhm_arcsec"]
     assert min(map(reach, gz)) >= mock.GZ1.merger_min_sep_fwhm == 1.5   # the companion can lie that far out
+    resolution = lambda p: mock.petrosian_radii(p)[1] / p["psf_fwhm_arcsec"]
+    assert min(map(resolution, gz)) >= mock.GZ1.merger_min_r90_fwhm == 3.0   # resolved, as its spirals
+    uncut = [mock.draw_parameters(np.random.default_rng([6, i]), "Irr+Misc", mock.Realism(),
+                                  dataclasses.replace(mock.GZ1, merger_min_r90_fwhm=0.0)) for i in range(40)]
+    assert np.mean([resolution(p) < 3 for p in uncut]) > 0.3                 # the cut does remove mergers
     assert not mock.NAIR_ABRAHAM.mergers_only and mock.NAIR_ABRAHAM.merger_min_sep_fwhm == 0.0
+    assert mock.NAIR_ABRAHAM.merger_min_r90_fwhm == 0.0
     # the companion lies at least 1.5 FWHM away: a naive scene without the target holds the companion only
     naive = mock.Realism.naive()
     for i in range(3):
