@@ -81,8 +81,8 @@ class Selection:
     (drawn uniformly in volume); its spirals only where their Petrosian R90 spans at least
     ``spiral_min_r90_fwhm`` seeing FWHM (a sample labelled by eye keeps the spirals whose disk it resolves);
     with ``mergers_only``, its Irr+Misc galaxies are mergers, their companion at least ``merger_min_sep_fwhm``
-    seeing FWHM from the target (a sample labelled by eye calls a merger what shows two galaxies), their R90
-    at least ``merger_min_r90_fwhm`` seeing FWHM (and what it resolves)."""
+    seeing FWHM from the target (a sample labelled by eye calls a merger what shows two galaxies), and
+    resolved as its spirals are: their R90 at least ``merger_min_r90_fwhm`` seeing FWHM."""
     name: str
     g_limit: float
     z_range: tuple[float, float]
