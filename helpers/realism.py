@@ -211,8 +211,9 @@ class Stretch:
        1 px for the mock drawn as GZ1's galaxies: 0.84 for all groups together, as the real frames').
        Without ``jpeg_quality`` the blue channel is rounded to integers.
 
-    :func:`calibrate_stretch` sets ``sky`` and ``soften`` so that the sky level and noise, measured as
-    :func:`sky_stats` does, equal the real JPEGs'.
+    :func:`calibrate_stretch` sets ``sky`` and ``soften`` to bring the sky level and noise, measured as
+    :func:`sky_stats` does, to the real JPEGs' (the noise is met; the mock's sky level stays above the
+    real one, whose frames' sky is distributed differently: README).
     """
     sky: float = 3.0
     soften: float = 3.0
@@ -291,10 +292,11 @@ def _jpeg_round_trip(image: np.ndarray, quality: int) -> np.ndarray:
 
 def calibrate_stretch(mock_images: np.ndarray, target_sky: float, target_noise: float, iterations: int = 40,
                       **kwargs) -> Stretch:
-    """``sky`` and ``soften`` of the stretch (other fields from ``kwargs``) for which the mock's median
+    """``sky`` and ``soften`` of the stretch (other fields from ``kwargs``) that bring the mock's median
     sky level and noise, measured as :func:`sky_stats` does after the whole treatment (clipping at 0,
-    JPEG, rounding), equal the targets (the real JPEGs'). A damped fixed-point iteration on up to
-    64 stamps; the best pair seen is returned."""
+    JPEG, rounding), closest to the targets (the real JPEGs'). A damped fixed-point iteration on up to
+    64 stamps; the best pair seen is returned. Both targets are not always reachable (the clipped sky's
+    level and noise are tied), and then where it stops depends on the stamps (README)."""
     sample = mock_images[::max(1, len(mock_images) // 64)]  # every class, if grouped (a stack or a list)
     s = Stretch(**{**kwargs, "sky": target_sky, "soften": 255.0 / (kwargs.get("q", 8.0) * target_noise)})
     best, best_err = s, np.inf
