@@ -18,7 +18,7 @@ Both sides go through the same steps before they are compared:
    scaled to the real sample's depth (``--noise-scale``, :data:`NOISE_SCALE`), then put through
    :class:`Stretch`: the SDSS colour composite (Lupton et al. 2004), the frame JPEG at 0.396"/px, the
    cutout service's resampling to the real crop's grid and GZ1's JPEG, its blue channel; calibrated
-   so that the sky level and sky noise equal the real JPEGs'. :func:`noise_acf` and
+   to bring the sky level and sky noise to the real JPEGs' (:func:`calibrate_stretch`). :func:`noise_acf` and
    :func:`radial_profile` check the sky's correlation and the galaxies' light against the real.
 2. **Statistics** (:func:`measure`): statmorph on the sky-subtracted stretched stamp (the JPEG
    values are not linear flux, so the mock is measured in the same non-linear units), with a
