@@ -203,8 +203,8 @@ def _kept(p: dict, cls: str, selection: Selection) -> bool:
     if cls == "Sp":
         return resolved(selection.spiral_min_r90_fwhm)
     if cls == "Irr+Misc" and p["merger"]:
-        return (resolved(selection.merger_min_r90_fwhm)
-                and MERGER_SEPARATION[1] * p["r_half_arcsec"] >= selection.merger_min_sep_fwhm * fwhm)
+        return (MERGER_SEPARATION[1] * p["r_half_arcsec"] >= selection.merger_min_sep_fwhm * fwhm
+                and resolved(selection.merger_min_r90_fwhm))
     return cls != "Irr+Misc" or not selection.mergers_only
 
 

@@ -127,8 +127,12 @@ def test_gz1_selection_draws_fainter_farther_smaller_galaxies():
     assert framed.shape == (mock.gz_stamp(p, 4.68),) * 2
 
 
+def resolution(p) -> float:
+    """A galaxy's Petrosian R90 in seeing FWHM: how well a selection by eye resolves it."""
+    return mock.petrosian_radii(p)[1] / p["psf_fwhm_arcsec"]
+
+
 def test_gz1_spirals_are_the_resolved_ones():
-    resolution = lambda p: mock.petrosian_radii(p)[1] / p["psf_fwhm_arcsec"]
     draw = lambda selection: [mock.draw_parameters(np.random.default_rng([5, i]), "Sp", mock.Realism(), selection)
                               for i in range(80)]
     gz, uncut = draw(mock.GZ1), draw(dataclasses.replace(mock.GZ1, spiral_min_r90_fwhm=0.0))
@@ -143,7 +147,6 @@ def test_gz1_misc_galaxies_are_mergers_with_a_companion_apart():
     assert all(p["merger"] and p["ttype"] == 99 for p in gz) and 0 < np.mean([p["merger"] for p in na]) < 1
     reach = lambda p: mock.MERGER_SEPARATION[1] * p["r_half_arcsec"] / p["psf_fwhm_arcsec"]
     assert min(map(reach, gz)) >= mock.GZ1.merger_min_sep_fwhm == 1.5   # the companion can lie that far out
-    resolution = lambda p: mock.petrosian_radii(p)[1] / p["psf_fwhm_arcsec"]
     assert min(map(resolution, gz)) >= mock.GZ1.merger_min_r90_fwhm == 3.0   # resolved, as its spirals
     uncut = [mock.draw_parameters(np.random.default_rng([6, i]), "Irr+Misc", mock.Realism(),
                                   dataclasses.replace(mock.GZ1, merger_min_r90_fwhm=0.0)) for i in range(40)]
