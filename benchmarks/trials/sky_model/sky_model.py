@@ -5,6 +5,7 @@ the real sample (sky, median radial profile, statmorph KS distances). Not kept: 
     python benchmarks/trials/sky_model/sky_model.py --sample ../shared/reference/real_sdss_sample
 
 About 20 min on two cores (statmorph on 340 real and 4 x 600 mock galaxies). Writes sky_model.json here.
+The generator is the one ``helpers`` is imported from: PYTHONPATH=<a worktree> measures another.
 """
 import argparse
 import json
@@ -68,15 +69,19 @@ def main():
     ap.add_argument("--sample", type=Path, required=True)
     ap.add_argument("--n-stats", type=int, default=200)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--variants", default="main:0.4,smoothing:0.4:0.6,smoothing:0.5:0.6,smoothing:1.0:0.6",
+                    help="comma-separated main:NOISE_SCALE or smoothing:NOISE_SCALE:BLUR_PX")
+    ap.add_argument("--out", type=Path, default=Path(__file__).with_name("sky_model.json"))
     args = ap.parse_args()
     real = R.read_sample(args.sample, R.CROP)
     real_table = R.measure_all(real.images, real.groups, args.workers, progress=False)
     real_sky = R.sky_stats(real.images).median()
-    out = {"real": describe(real.images, real.groups)}
+    out = {"helpers": str(Path(mock.__file__).parent), "real": describe(real.images, real.groups)}
     field_r90 = R.GZ1_R90_PER_PX * R.CROP
-    variants = [("main: frame JPEG 50", R.NOISE_SCALE, None), ("smoothing 0.6 px", R.NOISE_SCALE, 0.6),
-                ("smoothing 0.6 px", 0.5, 0.6), ("smoothing 0.6 px", 1.0, 0.6)]
-    for name, noise_scale, blur in variants:
+    for variant in args.variants.split(","):
+        model, noise_scale, *blur = variant.split(":")
+        noise_scale, blur = float(noise_scale), (float(blur[0]) if model == "smoothing" else None)
+        name = "main: frame JPEG 50" if blur is None else f"smoothing {blur} px"
         lin, groups, _, col = R.mock_groups(args.n_stats, workers=args.workers, field_r90=field_r90,
                                             selection=mock.GZ1, noise_scale=noise_scale)
         if blur is None:
@@ -91,9 +96,8 @@ def main():
         out[key] = {"stretch": asdict(stretch)} | describe(images, groups) | {
             "ks": ks, "below_target": int(sum(d < R.KS_TARGET for d in ks.values())), "of": len(ks)}
         print(key, json.dumps({k: v for k, v in out[key].items() if k != "stretch"}, indent=None), flush=True)
-    path = Path(__file__).with_name("sky_model.json")
-    path.write_text(json.dumps(out, indent=1))
-    print(f"wrote {path}")
+    args.out.write_text(json.dumps(out, indent=1))
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
