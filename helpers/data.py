@@ -209,6 +209,14 @@ def views_batch(images: np.ndarray, idx, views) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- pixel scaling
 
+def border_pixels(images: np.ndarray, border: int = 8) -> np.ndarray:
+    """(N, n_border) the pixels of each image's four edge strips, ``border`` px wide (corners once)."""
+    n = len(images)
+    return np.concatenate([images[:, :border, :].reshape(n, -1), images[:, -border:, :].reshape(n, -1),
+                           images[:, border:-border, :border].reshape(n, -1),
+                           images[:, border:-border, -border:].reshape(n, -1)], axis=1)
+
+
 def sky_sigma(images: np.ndarray, border: int = 8) -> np.ndarray:
     """(sky level, sky noise) per image from its border pixels: median and 1.4826 x MAD.
 
@@ -218,10 +226,7 @@ def sky_sigma(images: np.ndarray, border: int = 8) -> np.ndarray:
     to values ten times those of every other galaxy (one such frame in a training set was enough to
     spoil the batch-normalisation statistics of a whole run).
     """
-    b = np.concatenate([images[:, :border, :].reshape(len(images), -1),
-                        images[:, -border:, :].reshape(len(images), -1),
-                        images[:, border:-border, :border].reshape(len(images), -1),
-                        images[:, border:-border, -border:].reshape(len(images), -1)], axis=1)
+    b = border_pixels(images, border)
     med = np.median(b, axis=1, keepdims=True)
     sigma = 1.4826 * np.median(np.abs(b - med), axis=1)
     flat = sigma == 0

@@ -143,10 +143,7 @@ def sky_stats(images: np.ndarray, border: int = BORDER) -> pd.DataFrame:
     from astropy.stats import sigma_clipped_stats
     images = np.asarray(images, dtype=np.float32)
     n = len(images)
-    b = np.concatenate([images[:, :border].reshape(n, -1), images[:, -border:].reshape(n, -1),
-                        images[:, border:-border, :border].reshape(n, -1),
-                        images[:, border:-border, -border:].reshape(n, -1)], axis=1)
-    sky, _, noise = sigma_clipped_stats(b, sigma=3.0, maxiters=5, axis=1)
+    sky, _, noise = sigma_clipped_stats(data.border_pixels(images, border), sigma=3.0, maxiters=5, axis=1)
     noise = np.maximum(np.asarray(noise), 1e-6)
     peak = (np.percentile(images.reshape(n, -1), 99.5, axis=1) - sky) / noise
     return pd.DataFrame({"sky": sky, "noise": noise, "peak": peak})

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from helpers import mock, realism as R
+from helpers import data, mock, realism as R
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,7 @@ def calibrate(stretch, lin, col, sky, noise, iterations=15):
 
 def sky_shape(images) -> dict:
     """Median sky level, noise, level / noise, share of border pixels at 0, noise ACF at 1-3 px."""
-    b, n = R.BORDER, len(images)
-    border = np.concatenate([images[:, :b].reshape(n, -1), images[:, -b:].reshape(n, -1),
-                             images[:, b:-b, :b].reshape(n, -1), images[:, b:-b, -b:].reshape(n, -1)], axis=1)
+    border = data.border_pixels(images, R.BORDER)
     st = R.sky_stats(images).join(R.noise_acf(images))
     return {"sky": float(st["sky"].median()), "noise": float(st["noise"].median()),
             "sky_over_noise": float((st["sky"] / st["noise"]).median()),
