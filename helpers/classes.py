@@ -46,6 +46,19 @@ def ttype_to_class(ttype: int) -> str:
     return "Irr+Misc"
 
 
+# Where one class ends and the next begins on the catalogue's T axis (E/S0, S0/Sp, Sp/Irr): midway between the
+# last type of one class and the first of the next (-5 | -3, 0 | 1, 9 | 10).
+T_BOUNDARIES = (-4.0, 0.5, 9.5)
+
+
+def boundary_distance(ttypes) -> np.ndarray:
+    """Distance (in T-types) of each T-type from the nearest class boundary (:data:`T_BOUNDARIES`); NaN for
+    T = 99 (peculiar), which is not on the axis."""
+    t = np.asarray(ttypes, dtype=float)
+    d = np.min(np.abs(t[..., None] - np.array(T_BOUNDARIES)), axis=-1)
+    return np.where(t == 99, np.nan, d)
+
+
 def ttypes_to_labels(ttypes) -> np.ndarray:
     """Vectorised :func:`ttype_to_class`, returning integer labels in ``CLASSES`` order."""
     return np.array([CLASS_INDEX[ttype_to_class(t)] for t in np.asarray(ttypes).ravel()], dtype=np.int64)

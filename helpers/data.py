@@ -21,7 +21,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .classes import CLASSES
+from .classes import CLASSES, ttypes_to_labels
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("GALAXY_DATA_DIR", ROOT / "data"))
@@ -63,6 +63,13 @@ class GalaxySet:
         from sklearn.model_selection import train_test_split
         keep, _ = train_test_split(np.arange(len(self)), train_size=n, stratify=self.labels, random_state=seed)
         return self.subset(np.sort(keep))
+
+    def true_labels(self) -> np.ndarray | None:
+        """What each galaxy is (CLASSES order), where ``labels`` are a catalogue's reading of it: a mock set's
+        ``ttype_true`` (``helpers.mock.LabelModel``); None for a real set, whose truth nobody knows."""
+        if "ttype_true" not in (self.meta.dtype.names or ()):
+            return None
+        return ttypes_to_labels(self.meta["ttype_true"])
 
     def part(self, name: str) -> "GalaxySet":
         """The galaxies of one split: 'train', 'val' or 'test'."""

@@ -175,6 +175,42 @@ def confusion_physics(meta: np.ndarray, y_true, y_pred, classes, parameters=None
     return out
 
 
+def wilson(k, n, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score 95 % interval of a proportion k / n (sensible at small n and near 0 or 1)."""
+    if n == 0:
+        return float("nan"), float("nan")
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half), float(centre + half)
+
+
+def boundary_claim(true_ttype, y_catalogue, y_pred) -> dict:
+    """Do the galaxies the network gets wrong (against the catalogue's labels) lie nearer a class boundary in
+    their *true* T-type than those it gets right? One pre-stated, one-sided hypothesis (Mann-Whitney U of
+    :func:`classes.boundary_distance`; peculiar galaxies, off the T axis, left out), and the accuracy, the
+    catalogue labels' agreement with the truth, and their Wilson intervals at each distance."""
+    from .classes import boundary_distance, ttypes_to_labels
+    d = boundary_distance(true_ttype)
+    y_catalogue, y_pred = np.asarray(y_catalogue), np.asarray(y_pred)
+    right = y_pred == y_catalogue
+    on_axis = np.isfinite(d)
+    res = compare(d[on_axis & ~right], d[on_axis & right], alternative="less")
+    res["hypothesis"] = ("distance of the true T-type from the nearest class boundary: misclassified < "
+                         "correctly classified (one-sided Mann-Whitney U)")
+    agree = ttypes_to_labels(true_ttype) == y_catalogue
+    rows = []
+    for dist in np.unique(d[on_axis]):
+        sel = d == dist
+        n = int(sel.sum())
+        rows.append({"distance": float(dist), "n": n,
+                     **{name: float(v[sel].mean()) for name, v in (("accuracy", right), ("label_agreement", agree))},
+                     **{f"{name}_ci95": wilson(int(v[sel].sum()), n) for name, v in (("accuracy", right),
+                                                                                    ("label_agreement", agree))}})
+    res["by_distance"] = rows
+    return res
+
+
 def mass_claim(meta: np.ndarray, y_true, y_pred, classes) -> dict | None:
     """The paper's claim, tested by itself (one pre-stated, one-sided hypothesis, so no correction):
     lenticulars called ellipticals are more massive than the lenticulars recovered."""

@@ -42,7 +42,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import data
-from .classes import CLASS_INDEX, CLASSES, stratified_counts
+from .classes import CLASS_INDEX, CLASSES, PAPER_COUNTS, stratified_counts, ttype_to_class
 
 PIXEL_SCALE = 0.396     # arcsec per SDSS pixel
 OVERSAMPLE = 2          # drawn at 0.198"/px, then binned 2x2 (the pixel response)
@@ -53,7 +53,7 @@ SERSIC_N = np.arange(0.5, 6.01, 0.25)  # GalSim caches Sersic tables per n: quan
 C_KMS, H0 = 299792.458, 70.0
 # Bumped whenever a change of the recipe changes the images: written as the HDF5 attribute
 # ``generator_version`` by build(); ensure() rebuilds a cached file made by another version.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -109,9 +109,34 @@ GZ1 = Selection("gz1", 18.4, (0.01, 0.25), spiral_min_r90_fwhm=5.0, mergers_only
 SELECTIONS = {s.name: s for s in (NAIR_ABRAHAM, GZ1)}
 
 
+@dataclass(frozen=True)
+class LabelModel:
+    """How a catalogue's T-type departs from the galaxy's own: Nair & Abraham classified by eye, and experts
+    looking at the same galaxy disagree.
+
+    The catalogue T-type (``ttype``) is the true one (``ttype_true``, the type the galaxy is drawn as) plus
+    Gaussian scatter of ``sigma_t`` T-types, rounded to the nearest type of the catalogue's axis
+    (:data:`CATALOGUE_AXIS`: -5, then -3 .. 10). Naim et al. (1995, MNRAS 274, 1107) had six experts classify
+    the same 831 galaxies: two experts differ by 1.3 to 2.3 T-types rms, typically 1.8, so one expert
+    scatters about the truth by 1.8 / sqrt(2) = 1.3 (0.9 to 1.6). Near a class boundary (E/S0 at T = -4,
+    S0/Sp at 0.5, Sp/Irr at 9.5) the catalogue class is then partly a coin toss: at 1.3 an elliptical is
+    catalogued S0 in 22 % of cases. Peculiar galaxies (T = 99) are not on the T axis: a merger shows two
+    galaxies and is catalogued 99. ``sigma_t`` 0 gives the true labels.
+    """
+    name: str
+    sigma_t: float
+
+
+NA10_LABELS = LabelModel("nair-abraham", 1.3)
+TRUE_LABELS = LabelModel("true", 0.0)
+CATALOGUE_AXIS = np.array([-5, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+
+
 # Per-galaxy metadata stored beside the image (the /meta table of the HDF5 file).
+# ttype is the catalogue's T-type (the label comes from it, as from Nair & Abraham's column in the real set),
+# ttype_true the one the galaxy was drawn as (:class:`LabelModel`).
 META_DTYPE = np.dtype([
-    ("ttype", "i2"), ("z", "f4"), ("log_mstar", "f4"), ("g_mag", "f4"), ("abs_mag_g", "f4"),
+    ("ttype", "i2"), ("ttype_true", "i2"), ("z", "f4"), ("log_mstar", "f4"), ("g_mag", "f4"), ("abs_mag_g", "f4"),
     ("r_half_kpc", "f4"), ("r_half_arcsec", "f4"), ("bulge_fraction", "f4"), ("bulge_n", "f4"),
     ("bulge_q", "f4"), ("inclination_deg", "f4"), ("disk_q", "f4"), ("position_angle_deg", "f4"),
     ("arm_strength", "f4"), ("arm_pitch_deg", "f4"), ("n_arms", "i1"), ("arm_sharpness", "f4"),
@@ -171,6 +196,7 @@ def _mass_and_distance(rng, cls: str, selection: Selection) -> tuple[float, floa
 
 
 def _ttype(rng, cls: str) -> int:
+    """A true T-type of class ``cls``, as the catalogue's types are distributed within it."""
     if cls == "E":
         return -5
     if cls == "S0":
@@ -180,14 +206,39 @@ def _ttype(rng, cls: str) -> int:
     return int(rng.choice([10, 99], p=[0.55, 0.45]))
 
 
+def catalogue_ttype(rng, t_true: int, labels: LabelModel) -> int:
+    """The T-type an expert gives a galaxy of true type ``t_true`` (:class:`LabelModel`)."""
+    if t_true == 99 or labels.sigma_t == 0:
+        return int(t_true)
+    seen = t_true + rng.normal(0.0, labels.sigma_t)
+    return int(CATALOGUE_AXIS[np.argmin(np.abs(CATALOGUE_AXIS - seen))])
+
+
+# The mix of true classes a catalogue class is drawn from: the catalogue's own proportions.
+_TRUE_CLASS_PRIOR = np.array([PAPER_COUNTS[c] for c in CLASSES], dtype=float) / sum(PAPER_COUNTS.values())
+
+
+def draw_ttypes(rng, cls: str, labels: LabelModel) -> tuple[int, int]:
+    """(true, catalogue) T-types of a galaxy that the catalogue puts in class ``cls``: a true type drawn from
+    the catalogue's mix of types, kept when the expert's reading of it falls in ``cls``. So a set keeps the
+    catalogue's class counts, and each catalogue class holds the galaxies that scatter into it."""
+    for _ in range(10000):
+        t_true = _ttype(rng, CLASSES[rng.choice(len(CLASSES), p=_TRUE_CLASS_PRIOR)])
+        t_cat = catalogue_ttype(rng, t_true, labels)
+        if ttype_to_class(t_cat) == cls:
+            return t_true, t_cat
+    raise RuntimeError(f"no true T-type scatters into {cls} under {labels}")
+
+
 # ----------------------------------------------------------------------------- parameters
 
 def draw_parameters(rng: np.random.Generator, cls: str, realism: Realism,
-                    selection: Selection = NAIR_ABRAHAM) -> dict:
-    """All physical and observational parameters of one galaxy of class ``cls`` in ``selection``
-    (drawn again until it is a galaxy the selection keeps: :func:`_kept`)."""
+                    selection: Selection = NAIR_ABRAHAM, ttype: int | None = None) -> dict:
+    """All physical and observational parameters of one galaxy of true class ``cls`` (of T-type ``ttype``,
+    else one drawn for the class) in ``selection`` (drawn again until it is a galaxy the selection keeps:
+    :func:`_kept`). Its ``ttype`` and ``ttype_true`` are the same: :func:`galaxy` sets the catalogue's."""
     for _ in range(1000):
-        p = _draw_parameters(rng, cls, realism, selection)
+        p = _draw_parameters(rng, cls, _ttype(rng, cls) if ttype is None else int(ttype), realism, selection)
         if _kept(p, cls, selection):
             return p
     raise RuntimeError(f"could not draw a {cls} galaxy that {selection} keeps")
@@ -208,9 +259,9 @@ def _kept(p: dict, cls: str, selection: Selection) -> bool:
     return cls != "Irr+Misc" or not selection.mergers_only
 
 
-def _draw_parameters(rng: np.random.Generator, cls: str, realism: Realism, selection: Selection) -> dict:
+def _draw_parameters(rng: np.random.Generator, cls: str, t: int, realism: Realism, selection: Selection) -> dict:
     p = {name: 0 for name in META_DTYPE.names}
-    p["ttype"] = t = _ttype(rng, cls)
+    p["ttype"] = p["ttype_true"] = t
     p["log_mstar"], p["z"], p["g_mag"], p["abs_mag_g"] = _mass_and_distance(rng, cls, selection)
     early = cls in ("E", "S0")
     p["r_half_kpc"] = _size_kpc(rng, p["log_mstar"], early)
@@ -590,22 +641,30 @@ def _trail(rng, p: dict, stamp: int) -> np.ndarray:
 # ----------------------------------------------------------------------------- the data set
 
 def galaxy(seed: int, index: int, cls: str, realism: Realism = Realism(),
-           field_r90: float | None = None, selection: Selection = NAIR_ABRAHAM) -> tuple[np.ndarray, dict]:
-    """Galaxy number ``index`` of the set made with ``seed``: (image, parameters).
+           field_r90: float | None = None, selection: Selection = NAIR_ABRAHAM, *,
+           labels: LabelModel = TRUE_LABELS) -> tuple[np.ndarray, dict]:
+    """Galaxy number ``index`` of the set made with ``seed``: (image, parameters), a galaxy that ``labels``
+    puts in class ``cls`` (by default its true class; with :data:`NA10_LABELS` the catalogue's, as the mock
+    set's labels are: the galaxy is then drawn as its true type ``p["ttype_true"]``).
 
     The stamp is the standard ``data.STAMP`` px, or with ``field_r90`` a field of that many Petrosian
     R90 across (:func:`petrosian_radii`) at the same 0.396"/px, as Galaxy Zoo frames its cutouts: the
     same galaxy, the same parameters, only the field around it (and what falls in it) differs.
     ``selection`` puts the galaxy in another sample (:data:`GZ1`: fainter, farther, smaller).
     """
-    image, _, p = _observed(seed, index, cls, realism, field_r90, selection)
+    image, _, p = _observed(seed, index, cls, realism, field_r90, selection, labels)
     return image, p
 
 
-def _observed(seed, index, cls, realism, field_r90, selection, parts=None) -> tuple[np.ndarray, np.ndarray, dict]:
+def _observed(seed, index, cls, realism, field_r90, selection, labels, parts=None) -> tuple[np.ndarray, np.ndarray, dict]:
     """(g image, the noiseless sky behind it, parameters) of :func:`galaxy`; ``parts`` as :func:`_scene`'s."""
     rng = np.random.default_rng([seed, index])
-    p = draw_parameters(rng, cls, realism, selection)
+    if labels.sigma_t == 0:
+        p = draw_parameters(rng, cls, realism, selection)
+    else:
+        t_true, t_catalogue = draw_ttypes(rng, cls, labels)
+        p = draw_parameters(rng, ttype_to_class(t_true), realism, selection, ttype=t_true)
+        p["ttype"] = t_catalogue
     stamp = data.STAMP if field_r90 is None else gz_stamp(p, field_r90)
     scene = _scene(p, rng, realism, stamp, parts, selection.merger_min_sep_fwhm * p["psf_fwhm_arcsec"])
     return _observe(scene, p, rng, realism, stamp), scene, p
@@ -617,14 +676,15 @@ BAND_NOISE = {"g": 1.0, "r": 1.0, "i": 10 ** (0.4 * 0.9)}
 
 
 def galaxy_gri(seed: int, index: int, cls: str, realism: Realism = Realism(), field_r90: float | None = None,
-               selection: Selection = NAIR_ABRAHAM, noise_scale: float = 1.0) -> tuple[np.ndarray, dict]:
+               selection: Selection = NAIR_ABRAHAM, noise_scale: float = 1.0, *,
+               labels: LabelModel = TRUE_LABELS) -> tuple[np.ndarray, dict]:
     """The galaxy of :func:`galaxy` in g, r and i: ((3, n, n) nanomaggies, parameters), g exactly
     :func:`galaxy`'s image (at ``noise_scale`` 1). r and i are the same noiseless sky in their colours
     (:func:`band_scenes`), each with its own sky noise (:data:`BAND_NOISE`), drawn from a stream of
     their own. ``noise_scale`` scales the noise of all three (a deeper survey, or galaxies higher
     above their sky, below 1)."""
     parts = {}
-    g, scene, p = _observed(seed, index, cls, realism, field_r90, selection, parts)
+    g, scene, p = _observed(seed, index, cls, realism, field_r90, selection, labels, parts)
     if noise_scale != 1.0:
         clean = np.minimum(scene, SATURATION_NMGY)
         g = np.where(g == 0.0, 0.0, clean + noise_scale * (g - clean))
@@ -643,7 +703,7 @@ def band_scenes(scene: np.ndarray, parts: dict, p: dict) -> dict:
     (:data:`COLOURS`), all shifted alike so that the galaxy's integrated g - i is ``p["g_minus_i"]``
     (r midway, geometrically, between g and i); the rest of the scene (neighbours, stars, a merger's
     tail) at that colour."""
-    colours = {"bulge": COLOURS["old"], "disk": disk_colour(p["ttype"]), "young": COLOURS["knots"]}
+    colours = {"bulge": COLOURS["old"], "disk": disk_colour(p["ttype_true"]), "young": COLOURS["knots"]}
     g_flux = {k: float(parts[k].sum()) for k in colours}
     i_over_g = 10 ** (0.4 * p["g_minus_i"])
     out = {}
@@ -691,28 +751,30 @@ def petrosian_radii(p) -> tuple[float, float]:
 
 
 def _render_chunk(args):
-    seed, indices, labels, realism = args
+    seed, indices, classes, realism, labels = args
     images = np.empty((len(indices), data.STAMP, data.STAMP), dtype=np.float32)
     meta = np.zeros(len(indices), dtype=META_DTYPE)
-    for j, (i, lab) in enumerate(zip(indices, labels)):
-        images[j], p = galaxy(seed, int(i), CLASSES[lab], realism)
+    for j, (i, lab) in enumerate(zip(indices, classes)):
+        images[j], p = galaxy(seed, int(i), CLASSES[lab], realism, labels=labels)
         meta[j] = tuple(p[name] for name in META_DTYPE.names)
     return images, meta
 
 
 def class_labels(n: int, seed: int) -> np.ndarray:
-    """Labels of an n-galaxy mock set: the paper's class proportions exactly, in shuffled order."""
+    """Labels of an n-galaxy mock set: the paper's (catalogue) class proportions exactly, in shuffled order."""
     counts = stratified_counts(n)
     labels = np.concatenate([np.full(k, CLASS_INDEX[c]) for c, k in counts.items()])
     return np.random.default_rng([seed, 2**31]).permutation(labels)
 
 
 def generate(n: int, seed: int = 42, realism: Realism = Realism(), workers: int | None = None,
-             chunk: int = 64, progress: bool = True):
-    """Render n galaxies in parallel. Returns (images, labels, meta), deterministic in ``seed``."""
-    labels = class_labels(n, seed)
+             chunk: int = 64, progress: bool = True, labels: LabelModel = NA10_LABELS):
+    """Render n galaxies in parallel. Returns (images, labels, meta), deterministic in ``seed``; the labels
+    are the catalogue's under ``labels`` (``meta["ttype_true"]`` holds what each galaxy is)."""
+    classes = class_labels(n, seed)
     workers = workers or os.cpu_count() or 1
-    jobs = [(seed, np.arange(s, min(s + chunk, n)), labels[s:s + chunk], realism) for s in range(0, n, chunk)]
+    jobs = [(seed, np.arange(s, min(s + chunk, n)), classes[s:s + chunk], realism, labels)
+            for s in range(0, n, chunk)]
     images = np.empty((n, data.STAMP, data.STAMP), dtype=np.float32)
     meta = np.zeros(n, dtype=META_DTYPE)
     t0 = time.perf_counter()
@@ -721,14 +783,14 @@ def generate(n: int, seed: int = 42, realism: Realism = Realism(), workers: int 
     pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread)
             if workers > 1 else _Serial())
     with pool:
-        for (s, idx, _, _), (im, me) in zip(jobs, pool.map(_render_chunk, jobs)):
+        for (_, idx, *_), (im, me) in zip(jobs, pool.map(_render_chunk, jobs)):
             images[idx], meta[idx] = im, me
             bar.update(len(idx))
     bar.close()
     rate = n / (time.perf_counter() - t0)
     if progress:
         print(f"rendered {n} galaxies at {rate:.0f} galaxies/s with {workers} processes")
-    return images, labels, meta
+    return images, classes, meta
 
 
 def _one_thread():
@@ -750,31 +812,33 @@ class _Serial:
 
 
 def build(path, n: int, seed: int = 42, realism: Realism = Realism(), workers: int | None = None,
-          progress: bool = True):
+          progress: bool = True, labels: LabelModel = NA10_LABELS):
     """Render a mock set, split it by galaxy and write it (atomically) to ``path``."""
-    images, labels, meta = generate(n, seed, realism, workers, progress=progress)
-    split = data.split_by_galaxy(labels, seed=seed)
-    return data.save(path, images, labels, np.arange(n, dtype=np.int64), split, meta,
+    images, classes, meta = generate(n, seed, realism, workers, progress=progress, labels=labels)
+    split = data.split_by_galaxy(classes, seed=seed)
+    return data.save(path, images, classes, np.arange(n, dtype=np.int64), split, meta,
                      source="mock", band="g", pixel_scale_arcsec=PIXEL_SCALE, seed=seed,
                      units="nanomaggies, sky-subtracted", realism=str(asdict(realism)),
-                     generator_version=GENERATOR_VERSION)
+                     label_model=str(asdict(labels)), generator_version=GENERATOR_VERSION)
 
 
-def ensure(path, n: int, seed: int = 42, realism: Realism = Realism(), progress: bool = True):
+def ensure(path, n: int, seed: int = 42, realism: Realism = Realism(), progress: bool = True,
+           labels: LabelModel = NA10_LABELS):
     """Build the mock set at ``path`` unless a valid one is already there (the cache of `make data`)."""
     try:
         existing = data.load(path)
         version = existing.attrs.get("generator_version")
         if version != GENERATOR_VERSION:
             print(f"{path}: made by mock generator version {version}, this is version {GENERATOR_VERSION}; rebuilding")
-        elif len(existing) == n and existing.attrs.get("seed") == seed and existing.attrs.get("realism") == str(asdict(realism)):
+        elif (len(existing) == n and existing.attrs.get("seed") == seed and existing.attrs.get("realism") == str(asdict(realism))
+              and existing.attrs.get("label_model") == str(asdict(labels))):
             return path
         else:
             print(f"{path}: made with other settings; rebuilding")
     except data.DataFileError as e:
         if Path(path).exists():
             print(f"{e}; rebuilding")
-    return build(path, n, seed, realism, progress=progress)
+    return build(path, n, seed, realism, progress=progress, labels=labels)
 
 
 def main(argv=None):

@@ -447,6 +447,27 @@ def confusion_physics(meta, y_true, y_pred, classes, entries, parameters: dict, 
     return fig
 
 
+def boundary_accuracy(rows: list[dict], title: str):
+    """``rows`` from ``interpret.boundary_claim``: at each distance of the true T-type from the nearest class
+    boundary, the network's accuracy against the catalogue's labels and the catalogue labels' agreement with
+    the truth (the ceiling they set), with Wilson 95 % intervals and the number of galaxies."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    x = np.array([r["distance"] for r in rows])
+    for key, label, colour, shift in (("label_agreement", "catalogue label = true class (the ceiling)", "0.4", -0.04),
+                                      ("accuracy", "network = catalogue label (what the paper measures)", "C0", 0.04)):
+        y = np.array([r[key] for r in rows])
+        lo, hi = np.array([r[f"{key}_ci95"] for r in rows]).T
+        ax.errorbar(x + shift, y, yerr=[y - lo, hi - y], fmt="o-", color=colour, capsize=3, label=label)
+    for r in rows:
+        ax.annotate(f"n={r['n']}", (r["distance"], 0.02), ha="center", fontsize=8, color="0.3")
+    ax.set(xlabel="distance of the true T-type from the nearest class boundary [T-types]",
+           ylabel="fraction of the test galaxies", ylim=(0, 1.05), title=title)
+    ax.set_xticks(x)
+    ax.legend(frameon=False, loc="lower right", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def mapping_balance(counts: dict, title: str = "Class balance of each Galaxy10 mapping"):
     """``counts``: {mapping: {class or 'dropped': number}}; stacked horizontal bars, one per mapping."""
     colours = {**CLASS_COLOURS, "dropped": "0.8"}

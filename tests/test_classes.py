@@ -42,3 +42,10 @@ def test_relabel_schemes():
     assert scheme_classes("E-vs-S0") == ("E", "S0")
     with pytest.raises(ValueError, match="E-vs-Foo"):
         scheme_classes("E-vs-Foo")
+
+
+def test_boundary_distance_on_the_catalogue_axis():
+    from helpers.classes import boundary_distance
+    d = boundary_distance([-5, -3, -2, -1, 0, 1, 5, 9, 10, 99])
+    np.testing.assert_allclose(d[:-1], [1, 1, 2, 1.5, 0.5, 0.5, 4.5, 0.5, 0.5])
+    assert np.isnan(d[-1])   # peculiar: off the axis

@@ -75,3 +75,38 @@ def test_pick_examples_takes_the_most_confident():
     y = np.array([0, 0, 1, 1])
     proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
     assert interpret.pick_examples(y, proba, 2) == [(0, True), (1, False), (3, True), (2, False)]
+
+
+def test_wilson_interval_brackets_the_proportion():
+    lo, hi = interpret.wilson(0, 10)
+    assert lo == pytest.approx(0, abs=1e-12) and 0.2 < hi < 0.35
+    lo, hi = interpret.wilson(50, 100)
+    assert lo < 0.5 < hi and hi - lo == pytest.approx(0.19, abs=0.01)
+
+
+def test_boundary_claim_finds_mistakes_planted_near_the_boundaries():
+    rng = np.random.default_rng(0)
+    true_t = rng.choice([-5, -3, -2, 0, 1, 3, 5, 9, 99], 400)
+    from helpers.classes import boundary_distance, ttypes_to_labels
+    y_cat = ttypes_to_labels(true_t)
+    pred = y_cat.copy()
+    near = np.flatnonzero(boundary_distance(true_t) == 0.5)
+    pred[near[:40]] = (pred[near[:40]] + 1) % 4          # the network errs only next to a boundary
+    res = interpret.boundary_claim(true_t, y_cat, pred)
+    assert res["median_wrong"] == 0.5 < res["median_right"] and res["p_value"] < 1e-3
+    rows = {r["distance"]: r for r in res["by_distance"]}
+    assert rows[0.5]["accuracy"] < 1 and rows[4.5]["accuracy"] == 1 and rows[4.5]["label_agreement"] == 1
+    assert sum(r["n"] for r in res["by_distance"]) == int(np.sum(true_t != 99))
+    lo, hi = rows[0.5]["accuracy_ci95"]
+    assert lo < rows[0.5]["accuracy"] < hi
+
+
+def test_truth_fields_count_what_the_catalogue_and_the_network_get_right():
+    from helpers import experiment
+    classes = ("E", "S0", "Sp")
+    truth = np.array([0, 1, 2, 2, 3])          # the last galaxy is Irr+Misc, outside the 3-way scheme
+    y_cat = np.array([0, 0, 2, 2, 2])          # the catalogue calls the S0 an E
+    pred = np.array([0, 1, 2, 1, 2])
+    f = experiment.truth_fields(y_cat, pred, truth, classes)
+    assert f["accuracy_true"] == pytest.approx(3 / 5) and f["label_agreement"] == pytest.approx(3 / 5)
+    assert np.array(f["confusion_true"]).sum() == 4 and f["confusion_true"][2] == [0, 1, 1]

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from helpers import data, mock
-from helpers.classes import CLASSES, PAPER_COUNTS
+from helpers.classes import CLASSES, PAPER_COUNTS, ttype_to_class, ttypes_to_labels
 
 
 def test_same_seed_gives_byte_identical_images_in_any_number_of_processes():
@@ -35,11 +35,39 @@ def test_each_class_renders_a_plausible_galaxy(cls):
 def test_metadata_is_physical_and_complete():
     _, labels, meta = mock.generate(120, seed=2, workers=1, progress=False)
     assert set(meta.dtype.names) >= {"bulge_fraction", "r_half_arcsec", "inclination_deg", "arm_strength",
-                                     "clumpiness", "snr", "log_mstar"}
-    e, s0, sp = (labels == 0), (labels == 1), (labels == 2)
+                                     "clumpiness", "snr", "log_mstar", "ttype", "ttype_true"}
+    # the labels are the catalogue's T-types; the structure follows the true ones
+    assert np.array_equal(labels, ttypes_to_labels(meta["ttype"]))
+    true = ttypes_to_labels(meta["ttype_true"])
+    e, s0, sp = (true == 0), (true == 1), (true == 2)
     assert meta["bulge_fraction"][e].mean() > meta["bulge_fraction"][s0].mean() > meta["bulge_fraction"][sp].mean()
     assert np.all(meta["arm_strength"][e] == 0) and meta["arm_strength"][sp].min() > 0
-    assert np.all(meta["ttype"][e] == -5) and np.all((meta["ttype"][sp] >= 1) & (meta["ttype"][sp] <= 9))
+    assert np.all(meta["ttype_true"][e] == -5) and np.all((meta["ttype_true"][sp] >= 1) & (meta["ttype_true"][sp] <= 9))
+
+
+def test_the_catalogue_scatters_t_types_as_experts_do():
+    rng = np.random.default_rng(0)
+    na10 = mock.NA10_LABELS
+    # an elliptical (T = -5) is read as a lenticular when the scatter passes the E/S0 boundary at -4
+    seen = np.array([mock.catalogue_ttype(rng, -5, na10) for _ in range(20000)])
+    expected = 0.5 * (1 - __import__("math").erf(1 / na10.sigma_t / 2 ** 0.5))
+    assert np.mean(seen > -5) == pytest.approx(expected, abs=0.01) and set(seen) <= set(mock.CATALOGUE_AXIS)
+    assert mock.catalogue_ttype(rng, 99, na10) == 99                        # a merger stays peculiar
+    assert all(mock.catalogue_ttype(rng, t, mock.TRUE_LABELS) == t for t in (-5, -2, 4, 10, 99))
+    # every draw lands in the catalogue class asked for; each class holds some galaxies of its neighbours
+    for cls in CLASSES:
+        pairs = [mock.draw_ttypes(rng, cls, na10) for _ in range(400)]
+        assert all(ttype_to_class(cat) == cls for _, cat in pairs)
+        assert 0.5 < np.mean([ttype_to_class(t) == cls for t, _ in pairs]) < 1.0
+    assert all(t == c and ttype_to_class(t) == "S0" for t, c in (mock.draw_ttypes(rng, "S0", mock.TRUE_LABELS)
+                                                                 for _ in range(50)))
+
+
+def test_a_set_keeps_the_catalogue_counts_and_records_the_label_model(tmp_path):
+    _, labels, meta = mock.generate(60, seed=3, workers=1, progress=False)
+    assert np.mean(meta["ttype"] != meta["ttype_true"]) > 0
+    _, true_labels, true_meta = mock.generate(60, seed=3, workers=1, progress=False, labels=mock.TRUE_LABELS)
+    assert np.array_equal(labels, true_labels) and np.array_equal(true_meta["ttype"], true_meta["ttype_true"])
 
 
 def test_naive_mock_has_no_realism_elements():
@@ -72,25 +100,34 @@ def test_a_cached_file_from_another_generator_version_is_rebuilt(tmp_path, capsy
 
 
 def test_colour_is_recorded_and_early_types_are_redder():
-    _, labels, meta = mock.generate(80, seed=4, workers=1, progress=False)
-    e, sp = labels == 0, labels == 2
+    _, _, meta = mock.generate(80, seed=4, workers=1, progress=False)
+    true = ttypes_to_labels(meta["ttype_true"])
+    e, sp = true == 0, true == 2
     assert np.all(np.isfinite(meta["g_minus_i"]))
     assert meta["g_minus_i"][e].mean() > meta["g_minus_i"][sp].mean() + 0.1
 
 
-# Flux and sum of squares of galaxies 0-7 of seed 123 (E, S0, Sp, Irr+Misc, twice) at generator
-# version 2: a change of the code that changes the pixels must bump GENERATOR_VERSION (so that cached
-# sets are rebuilt) and record the new values here; a speed-up must leave them alone.
+# Flux and sum of squares of galaxies 0-7 of seed 123 (E, S0, Sp, Irr+Misc, twice, as the catalogue labels
+# them) at each generator version (earlier ones kept for the record): a change of the code that changes the
+# pixels must bump GENERATOR_VERSION (so that cached sets are rebuilt) and record the new values here; a
+# speed-up must leave them alone. Version 3 drew the catalogue's labels with scatter (mock.LabelModel): with
+# the true labels its galaxies are version 2's, pixel for pixel.
 PINNED = {2: [(513.71299443, 162.43871891), (421.74630165, 259.57831142), (1087.14011287, 1310.66855520),
               (598.72432051, 1324.89935370), (872.03633473, 534.87353234), (879.94250764, 832.87994265),
-              (11869.76659563, 38821.89939279), (702.51488863, 2398.54363000)]}
+              (11869.76659563, 38821.89939279), (702.51488863, 2398.54363000)],
+          3: [(417.03201865, 68.79672846), (421.74630165, 259.57831142), (1093.61520001, 1270.83444185),
+              (1902.18647334, 1817.20365716), (872.03633473, 534.87353235), (664.74494174, 898.78622767),
+              (12869.58682793, 51507.82781699), (611.89141138, 181.22127708)]}
+
+
+def _pinned_sums(labels):
+    return [(im.astype(np.float64).sum(), (im.astype(np.float64) ** 2).sum())
+            for im, _ in (mock.galaxy(123, i, cls, labels=labels) for i, cls in enumerate(["E", "S0", "Sp", "Irr+Misc"] * 2))]
 
 
 def test_pixels_are_pinned_to_the_generator_version():
     assert mock.GENERATOR_VERSION in PINNED, "record the pinned values of the new generator version"
-    got = [(im.astype(np.float64).sum(), (im.astype(np.float64) ** 2).sum())
-           for im, _ in (mock.galaxy(123, i, cls) for i, cls in enumerate(["E", "S0", "Sp", "Irr+Misc"] * 2))]
-    np.testing.assert_allclose(got, PINNED[mock.GENERATOR_VERSION], rtol=1e-6)
+    np.testing.assert_allclose(_pinned_sums(mock.NA10_LABELS), PINNED[mock.GENERATOR_VERSION], rtol=1e-6)
 
 
 def test_petrosian_radii_give_the_known_concentrations():
@@ -190,7 +227,7 @@ def test_gri_bands_are_the_g_galaxy_in_its_colour_with_noise_of_their_own():
 def test_gri_bands_carry_the_colour_gradients_of_the_light_components():
     naive = mock.Realism.naive()
     parts = {}
-    _, scene, p = mock._observed(6, 3, "Sp", naive, 4.68, mock.GZ1, parts)
+    _, scene, p = mock._observed(6, 3, "Sp", naive, 4.68, mock.GZ1, mock.TRUE_LABELS, parts)
     np.testing.assert_allclose(parts["bulge"] + parts["disk"] + parts["young"], scene, rtol=1e-6, atol=1e-9)
     assert min(v.min() for v in parts.values()) >= -1e-6 * scene.max() and parts["young"].sum() > 0.02 * scene.sum()
     bands = mock.band_scenes(scene, parts, p)
@@ -203,6 +240,6 @@ def test_gri_bands_carry_the_colour_gradients_of_the_light_components():
     youngest = lit & (parts["young"] / np.maximum(scene, 1e-12) > np.quantile((parts["young"] / scene)[lit], 0.9))
     assert ratio[n // 2, n // 2] > i_over_g > np.median(ratio[youngest])   # red bulge, blue young light
     parts = {}
-    _, scene, p = mock._observed(6, 0, "E", naive, 4.68, mock.GZ1, parts)
+    _, scene, p = mock._observed(6, 0, "E", naive, 4.68, mock.GZ1, mock.TRUE_LABELS, parts)
     assert p["bulge_fraction"] == 1.0   # a pure bulge: one colour throughout
     np.testing.assert_allclose(mock.band_scenes(scene, parts, p)["i"], scene * 10 ** (0.4 * p["g_minus_i"]), rtol=1e-5)
