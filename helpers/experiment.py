@@ -30,11 +30,13 @@ def checkpoint_path(dataset: str, profile: train.Profile, model: str, scheme: st
 
 def run(model_name: str, scheme: str, images: np.ndarray, labels: np.ndarray, split: np.ndarray,
         profile: train.Profile, seed: int, dataset: str, progress: bool = False,
-        max_seconds: float | None = None, true_labels: np.ndarray | None = None) -> tuple[dict, train.History]:
+        max_seconds: float | None = None, true_labels: np.ndarray | None = None,
+        generator_version: int | None = None) -> tuple[dict, train.History]:
     """Train ``model_name`` on ``scheme`` (normalised ``images``, 4-class ``labels``, ``split`` codes),
     checkpointed and resumable, then test it on the centre view and with test-time augmentation.
     With ``true_labels`` (a mock set's :meth:`data.GalaxySet.true_labels`) the record also holds the
-    accuracy against what the galaxies are (:func:`truth_fields`). Returns (record, history)."""
+    accuracy against what the galaxies are (:func:`truth_fields`), and ``generator_version`` (a mock set's
+    ``attrs``) says which mock it was measured on. Returns (record, history)."""
     classes = scheme_classes(scheme)
     mask, y = relabel(labels, scheme)
     part, x = split[mask], images[mask]
@@ -52,6 +54,8 @@ def run(model_name: str, scheme: str, images: np.ndarray, labels: np.ndarray, sp
                           device=train.device_name())
     if true_labels is not None:
         rec.update(truth_fields(y[te], pred, true_labels[mask][te], classes))
+    if generator_version is not None:
+        rec["generator_version"] = int(generator_version)
     return rec, hist
 
 
@@ -89,7 +93,8 @@ def main(argv=None) -> int:
                 rec, hist = run(name, scheme, images, galaxies.labels, galaxies.split, prof, seed, dataset,
                                 progress=args.progress,
                                 max_seconds=None if args.max_minutes is None else 60 * args.max_minutes,
-                                true_labels=galaxies.true_labels())
+                                true_labels=galaxies.true_labels(),
+                                generator_version=galaxies.attrs.get("generator_version"))
                 evaluate.write_results("pytorch", [rec])
                 if args.histories:
                     merge_histories(args.histories, {f"{name} {scheme} seed {seed}": hist.to_dict()})
