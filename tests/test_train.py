@@ -1,9 +1,12 @@
 """The training engine: profiles, batches, determinism, early stopping, checkpoint resume."""
+import struct
+import zipfile
 from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
+from corruption import overwrite_bytes
 
 from helpers import data, train
 from helpers.models_torch import build_model
@@ -201,6 +204,36 @@ def test_unreadable_checkpoint_is_named(tiny_data, tmp_path):
     ck = tmp_path / "broken.pt"
     ck.write_bytes(b"truncated")
     with pytest.raises(ValueError, match="broken.pt"):
+        train_once(tiny_data, checkpoint_path=ck)
+
+
+def zip_record_span(path, record) -> tuple[int, int]:
+    """(first byte, length) of a zip record's stored data: after its local header, whose extra field
+    (torch pads it to align the tensors) may differ from the central directory's."""
+    with open(path, "rb") as f:
+        f.seek(record.header_offset)
+        name_len, extra_len = struct.unpack("<HH", f.read(30)[26:30])
+    return record.header_offset + 30 + name_len + extra_len, record.compress_size
+
+
+def all_tensors(obj) -> list:
+    if isinstance(obj, torch.Tensor):
+        return [obj]
+    items = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, (list, tuple)) else ()
+    return [t for v in items for t in all_tensors(v)]
+
+
+def test_checkpoint_whose_bytes_changed_is_refused_not_loaded_as_other_weights(tiny_data, tmp_path):
+    ck = tmp_path / "ck.pt"
+    train_once(tiny_data, checkpoint_path=ck)
+    before = torch.load(ck, weights_only=True)
+    with zipfile.ZipFile(ck) as archive:   # the largest record holds a weight tensor
+        record = max(archive.infolist(), key=lambda r: r.file_size)
+    overwrite_bytes(ck, *zip_record_span(ck, record))
+    after = torch.load(ck, weights_only=True)   # torch alone reads it, as other weights
+    assert any(not torch.equal(u, v) for u, v in zip(all_tensors(before), all_tensors(after)))
+    with pytest.raises(ValueError, match=r"ck\.pt: not a readable checkpoint \(the CRC-32 of its record .* does not "
+                                         r"match.*delete it to start afresh"):
         train_once(tiny_data, checkpoint_path=ck)
 
 
