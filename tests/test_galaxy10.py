@@ -151,6 +151,7 @@ def test_pytorch_trains_on_colour_batches():
 def test_mock_cache_from_another_generator_version_is_rebuilt(tmp_path, monkeypatch, capsys):
     import h5py
     monkeypatch.setattr(galaxy10, "mock_path", lambda n, seed: tmp_path / f"g10_{n}_{seed}.h5")
+    monkeypatch.setattr(galaxy10.os, "cpu_count", lambda: 1)  # rendered here, not in spawned workers
     path = galaxy10.ensure_mock(12, seed=2, progress=False)
     with h5py.File(path, "a") as f:
         assert f.attrs["generator_version"] == galaxy10.mock.GENERATOR_VERSION
