@@ -29,8 +29,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) (Python 3.11); set PYTHON=..."; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-compile -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@# pip byte-compiles on one core, compileall on all of them; its one failure is expected: torch's
+	@# py312_intrinsics.py test helper is Python 3.12 syntax (pip skips it in silence too)
+	$(PY) -m compileall -qq -j 0 $(VENV)/lib >/dev/null || true
 	touch $@
 
 data: setup

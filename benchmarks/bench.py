@@ -11,6 +11,7 @@ that they work and write valid records, not the numbers.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import subprocess
 import sys
@@ -174,6 +175,7 @@ print(min(h.epoch_seconds), int(hwm.split()[1]) / 1024)
 """
 
 
+@functools.cache  # one run per (n, size, epochs): in --smoke the peak-RSS run and the half-set epoch are the same
 def training_run(n: int, size: int = 50, epochs: int = 1) -> tuple[float, float]:
     """(seconds of the fastest epoch, peak RSS in MB) of a training run in a fresh process, on ``n``
     galaxies (85 % trained, random views, batch 64): memory as a user's notebook sees it."""

@@ -9,6 +9,10 @@ File layout (the mock and the real SDSS sets alike)::
     /meta       compound (N,)          per-galaxy parameters (physical and observational)
     attrs: classes, pixel_scale_arcsec, band, source, seed, and whatever the writer records
 
+Every dataset is chunked with HDF5's Fletcher-32 checksum (:func:`write_dataset`): HDF5 checks each
+chunk on every read, so bytes that changed on disk give a :class:`DataFileError` (:func:`read_dataset`),
+never other pixels. A set written before checksums were stored still loads, unverified.
+
 The augmented views are never stored: 40 views of 14034 galaxies as float32 would take 22 GB.
 A view is an index 0..39 decoded by :func:`view`, applied when a batch is made.
 """
@@ -37,7 +41,10 @@ REQUIRED = ("images", "labels", "galaxy_id", "split", "meta")
 
 
 class DataFileError(ValueError):
-    """A data file that is missing, truncated or not in the expected format."""
+    """A data file that is missing, truncated, altered on disk or not in the expected format."""
+
+
+REMEDY = "delete it and run `make data` again"
 
 
 @dataclass
@@ -115,6 +122,29 @@ def check_no_leakage(galaxy_id, split) -> None:
 
 # ----------------------------------------------------------------------------- HDF5 I/O
 
+def write_dataset(f: h5py.File, name: str, array, chunks=True) -> None:
+    """Write one dataset of a set, chunked, with a Fletcher-32 checksum of every chunk."""
+    f.create_dataset(name, data=array, chunks=chunks, fletcher32=True)
+
+
+def read_dataset(f: h5py.File, name: str, error=DataFileError, remedy: str = REMEDY) -> np.ndarray:
+    """Read one whole dataset; a chunk whose checksum fails becomes ``error`` naming the file and the remedy."""
+    dset = f[name]
+    try:
+        return dset[:]
+    except OSError as e:
+        if dset.fletcher32:  # the only filter the sets use: its failure is a checksum mismatch
+            raise error(f"{f.filename}: dataset '{name}' fails its Fletcher-32 checksum (its bytes changed after "
+                        f"it was written: a disk or copy error); {remedy}") from e
+        raise
+
+
+def _non_finite(images: np.ndarray) -> str:
+    """What is wrong with stamps that hold NaN or infinite pixels ('' if none do)."""
+    bad = np.flatnonzero(~np.isfinite(images).all(axis=(1, 2)))
+    return f"{len(bad)} images hold NaN or infinite pixels (first indices {bad[:5].tolist()})" if len(bad) else ""
+
+
 def save(path, images, labels, galaxy_id, split, meta, **attrs) -> Path:
     """Write a set atomically: to ``<path>.tmp`` first, renamed only when complete."""
     path = Path(path)
@@ -129,18 +159,17 @@ def save(path, images, labels, galaxy_id, split, meta, **attrs) -> Path:
         raise ValueError(f"{path}: labels outside 0..{len(CLASSES) - 1}")
     if len(np.unique(galaxy_id)) != n:
         raise ValueError(f"{path}: galaxy ids are not unique")
-    bad = np.flatnonzero(~np.isfinite(images).all(axis=(1, 2)))
-    if len(bad):
-        raise ValueError(f"{path}: {len(bad)} images hold NaN or infinite pixels (first indices {bad[:5].tolist()})")
+    if wrong := _non_finite(images):
+        raise ValueError(f"{path}: {wrong}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     try:
         with h5py.File(tmp, "w") as f:
-            f.create_dataset("images", data=images.astype(np.float32), chunks=(min(n, 64), STAMP, STAMP))
-            f.create_dataset("labels", data=np.asarray(labels, dtype=np.int8))
-            f.create_dataset("galaxy_id", data=np.asarray(galaxy_id, dtype=np.int64))
-            f.create_dataset("split", data=np.asarray(split, dtype=np.uint8))
-            f.create_dataset("meta", data=meta)
+            write_dataset(f, "images", images.astype(np.float32), chunks=(min(n, 64), STAMP, STAMP))
+            write_dataset(f, "labels", np.asarray(labels, dtype=np.int8))
+            write_dataset(f, "galaxy_id", np.asarray(galaxy_id, dtype=np.int64))
+            write_dataset(f, "split", np.asarray(split, dtype=np.uint8))
+            write_dataset(f, "meta", meta)
             f.attrs["classes"] = list(CLASSES)
             f.attrs["splits"] = list(SPLITS)
             for k, v in attrs.items():
@@ -153,7 +182,8 @@ def save(path, images, labels, galaxy_id, split, meta, **attrs) -> Path:
 
 
 def load(path) -> GalaxySet:
-    """Read a whole set into memory, with a clear error for a missing, truncated or foreign file."""
+    """Read a whole set into memory, with a clear error for a missing, truncated, altered or foreign file
+    and for non-finite pixels."""
     path = Path(path)
     if not path.exists():
         raise DataFileError(f"{path}: no such data file (run `make data` to create it)")
@@ -164,14 +194,16 @@ def load(path) -> GalaxySet:
                 raise DataFileError(f"{path}: not a galaxy data set, missing {missing}")
             if list(f.attrs.get("classes", [])) != list(CLASSES):
                 raise DataFileError(f"{path}: class order {list(f.attrs.get('classes', []))} != {list(CLASSES)}")
-            out = GalaxySet(f["images"][:], f["labels"][:].astype(np.int64), f["galaxy_id"][:],
-                            f["split"][:], f["meta"][:], dict(f.attrs))
+            images, labels, galaxy_id, split, meta = (read_dataset(f, k) for k in REQUIRED)
+            out = GalaxySet(images, labels.astype(np.int64), galaxy_id, split, meta, dict(f.attrs))
     except DataFileError:
         raise
     except (OSError, KeyError, ValueError) as e:  # h5py reports truncation and corruption as OSError
-        raise DataFileError(f"{path}: cannot read as HDF5 ({e}); delete it and run `make data` again") from e
+        raise DataFileError(f"{path}: cannot read as HDF5 ({e}); {REMEDY}") from e
     if out.images.shape[1:] != (STAMP, STAMP) or len(out.images) != len(out.labels):
         raise DataFileError(f"{path}: images have shape {out.images.shape}, expected (N, {STAMP}, {STAMP})")
+    if wrong := _non_finite(out.images):  # refused on load as on save: one NaN stamp spoils a whole training
+        raise DataFileError(f"{path}: {wrong}; {REMEDY}")
     return out
 
 

@@ -807,9 +807,13 @@ def _is_complete(path: Path, cat: Table, source: str, scale: float, seed: int) -
 
     try:
         with h5py.File(path, "r") as f:
-            a, ids = dict(f.attrs), f["galaxy_id"][:]
-    except (OSError, KeyError) as e:
+            a, ids = dict(f.attrs), data.read_dataset(f, "galaxy_id")
+            checksummed = all(f[k].fletcher32 for k in data.REQUIRED)
+    except (OSError, KeyError, data.DataFileError) as e:
         print(f"{path}: unreadable ({e}); rebuilding")
+        return False
+    if not checksummed:  # rebuilt from the cached cutouts, so that every later load verifies its bytes
+        print(f"{path}: written without checksums (before they were stored); rebuilding")
         return False
     return (a.get("source") == source and a.get("seed") == seed
             and abs(float(a.get("pixel_scale_arcsec", -1)) - scale) < 1e-9

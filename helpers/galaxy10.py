@@ -96,6 +96,7 @@ def read(path, expected_sha256: str | None = SHA256) -> tuple[np.ndarray, np.nda
         if got != expected_sha256.lower():
             raise Galaxy10FileError(f"{path}: SHA-256 {got} is not Galaxy10's {expected_sha256} "
                                     f"(truncated or another file); delete it and download again")
+    remedy = "delete it (a mock Galaxy10 is rebuilt on its next use)"  # only the files written here have checksums
     try:
         with h5py.File(path, "r") as f:
             missing = [k for k in ("images", "ans") if k not in f]
@@ -110,8 +111,9 @@ def read(path, expected_sha256: str | None = SHA256) -> tuple[np.ndarray, np.nda
                 raise Galaxy10FileError(f"{path}: ans has shape {ans.shape} for {images.shape[0]} images")
             if not np.issubdtype(ans.dtype, np.integer):
                 raise Galaxy10FileError(f"{path}: ans is {ans.dtype}, expected integer classes 0..9")
-            x, y = images[:], ans[:].astype(np.int64)
-            extras = {k: f[k][:] for k in ("split", "meta") if k in f}
+            x, y = (data.read_dataset(f, k, Galaxy10FileError, remedy) for k in ("images", "ans"))
+            y = y.astype(np.int64)
+            extras = {k: data.read_dataset(f, k, Galaxy10FileError, remedy) for k in ("split", "meta") if k in f}
             extras["attrs"] = dict(f.attrs)
     except Galaxy10FileError:
         raise
@@ -345,10 +347,10 @@ def build_mock(path, n: int, seed: int = MOCK_SEED, workers: int | None = None, 
     tmp = path.with_name(path.name + ".tmp")
     try:
         with h5py.File(tmp, "w") as f:
-            f.create_dataset("images", data=images, chunks=(min(n, 256), *SHAPE))
-            f.create_dataset("ans", data=labels.astype(np.uint8))
-            f.create_dataset("split", data=split(labels, seed))
-            f.create_dataset("meta", data=meta)
+            data.write_dataset(f, "images", images, chunks=(min(n, 256), *SHAPE))
+            data.write_dataset(f, "ans", labels.astype(np.uint8))
+            data.write_dataset(f, "split", split(labels, seed))
+            data.write_dataset(f, "meta", meta)
             f.attrs.update(source="mock Galaxy10 (GalSim, helpers/galaxy10.py)", seed=seed, n=n,
                            rgb="i, r, g", lupton=str(LUPTON), rgb_weights=str(RGB_WEIGHTS),
                            generator_version=mock.GENERATOR_VERSION)

@@ -21,6 +21,7 @@ import hashlib
 import os
 import random
 import time
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -365,6 +366,20 @@ def _save_checkpoint(path: Path, state: dict) -> None:
     os.replace(tmp, path)
 
 
+def _load_checkpoint(path: Path, dev: torch.device) -> dict:
+    """torch.load a checkpoint after checking the CRC-32 of every record of its zip archive: torch.save
+    writes them but torch.load does not check them, and would read bytes changed on disk as other weights.
+    Any failure is a ValueError that names the file and the remedy."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+        if bad is not None:
+            raise ValueError(f"the CRC-32 of its record {bad!r} does not match: its bytes changed after it was written")
+        return torch.load(path, map_location=dev, weights_only=True)
+    except Exception as e:  # truncated, altered or foreign file: say which, and what to do
+        raise ValueError(f"{path}: not a readable checkpoint ({e}); delete it to start afresh") from e
+
+
 def _profile_dict(p: Profile) -> dict:
     return {**asdict(p), "seeds": list(p.seeds)}  # lists survive torch.save/load as they were
 
@@ -439,10 +454,7 @@ def fit(model: nn.Module, train_images: np.ndarray, train_labels: np.ndarray,
     checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
     fingerprint = _fingerprint(model, train_images, train_labels, val_labels, bfloat16_enabled(dev))
     if checkpoint_path and checkpoint_path.exists():
-        try:
-            ck = torch.load(checkpoint_path, map_location=dev, weights_only=True)
-        except Exception as e:  # truncated or foreign file: say which, and what to do
-            raise ValueError(f"{checkpoint_path}: not a readable checkpoint ({e}); delete it to start afresh") from e
+        ck = _load_checkpoint(checkpoint_path, dev)
     if checkpoint_path and checkpoint_path.exists() and ck.get("fingerprint") != fingerprint:
         # Same name, other data, network, engine or precision (a regenerated mock set, say): a stale run.
         print(f"{checkpoint_path}: made from other data, another network, engine or precision; training afresh")

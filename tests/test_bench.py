@@ -37,12 +37,14 @@ def test_bench_smoke_writes_valid_records(tmp_path):
 def test_paper_gpu_runs_a_profile_and_writes_its_records(tmp_path):
     # the GPU driver in the smoke profile on this CPU: one training alone, its record, its history
     # and its benchmark records (named by how the runs shared the device; the 5-minute target is the paper
-    # profile's), nothing under results/
+    # profile's), nothing under results/; under a wall-clock budget that its first epoch exceeds, the
+    # training stops after that epoch and its record says so
     env = {**os.environ, "PROFILE": "smoke"}
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "paper_gpu.py"), "--out", str(tmp_path), "--runs", "4way:0"],
-                   check=True, capture_output=True, text=True, env=env, cwd=ROOT)
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "paper_gpu.py"), "--out", str(tmp_path), "--runs", "4way:0",
+                    "--max-minutes", "0.001"], check=True, capture_output=True, text=True, env=env, cwd=ROOT)
     (rec,) = json.loads((tmp_path / "pytorch_smoke.json").read_text())
     assert (rec["model"], rec["scheme"], rec["seed"], rec["profile"]) == ("C2", "4way", 0, "smoke")
+    assert rec["epochs"] == 1 and rec["stop_reason"] == "time budget"
     assert set(json.loads((tmp_path / "pytorch_smoke_histories.json").read_text())) == {"C2 4way seed 0"}
     bench = {r["name"]: r for r in json.loads((tmp_path / "bench_smoke_runs.json").read_text())}
     assert all(set(r) == FIELDS for r in bench.values())

@@ -13,9 +13,11 @@ import re
 from collections import Counter
 from urllib.parse import parse_qs, urlparse
 
+import h5py
 import numpy as np
 import pytest
 from astropy.io import fits
+from corruption import rewrite_without_checksums
 from fake_sdss import (fits_bytes, galaxy_image, hips, make_raw_catalogue, no_partial_files, paper_ttypes,  # noqa: F401
                        report_rows, sdss_name, services, small_catalogue, votable_bytes)
 
@@ -310,3 +312,8 @@ def test_command_line_end_to_end(services, tmp_path, capsys):
     s = data.load(out)
     assert len(s) == 32 and s.attrs["source"] == "sdss"
     assert download.main(args) == 0 and "already there" in capsys.readouterr().out
+    rewrite_without_checksums(out)                            # a set written before checksums were stored
+    assert download.main(args) == 0 and "written without checksums" in capsys.readouterr().out
+    with h5py.File(out, "r") as f:                            # rebuilt from the cached cutouts, now checked
+        assert all(f[k].fletcher32 for k in data.REQUIRED)
+    assert np.array_equal(data.load(out).images, s.images)

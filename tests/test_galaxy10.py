@@ -151,6 +151,7 @@ def test_pytorch_trains_on_colour_batches():
 def test_mock_cache_from_another_generator_version_is_rebuilt(tmp_path, monkeypatch, capsys):
     import h5py
     monkeypatch.setattr(galaxy10, "mock_path", lambda n, seed: tmp_path / f"g10_{n}_{seed}.h5")
+    monkeypatch.setattr(galaxy10.os, "cpu_count", lambda: 1)  # rendered here, not in spawned workers
     path = galaxy10.ensure_mock(12, seed=2, progress=False)
     with h5py.File(path, "a") as f:
         assert f.attrs["generator_version"] == galaxy10.mock.GENERATOR_VERSION
@@ -159,3 +160,19 @@ def test_mock_cache_from_another_generator_version_is_rebuilt(tmp_path, monkeypa
     assert "rebuilding" in capsys.readouterr().out
     with h5py.File(path) as f:
         assert f.attrs["generator_version"] == galaxy10.mock.GENERATOR_VERSION
+
+
+def test_mock_file_whose_bytes_changed_is_refused_then_rebuilt(tmp_path, monkeypatch, capsys):
+    from corruption import overwrite_inside_dataset
+    monkeypatch.setattr(galaxy10, "mock_path", lambda n, seed: tmp_path / f"g10_{n}_{seed}.h5")
+    monkeypatch.setattr(galaxy10.os, "cpu_count", lambda: 1)  # rendered here, not in spawned workers
+    path = galaxy10.ensure_mock(4, seed=2, progress=False)
+    x, _, _ = galaxy10.read(path, expected_sha256=None)
+    overwrite_inside_dataset(path, "images")
+    with pytest.raises(galaxy10.Galaxy10FileError,
+                       match=r"g10_4_2\.h5: dataset 'images' fails its Fletcher-32 checksum.*rebuilt on its next use"):
+        galaxy10.read(path, expected_sha256=None)
+    assert galaxy10.ensure_mock(4, seed=2, progress=False) == path
+    out = capsys.readouterr().out
+    assert "checksum" in out and "rebuilding" in out
+    assert np.array_equal(galaxy10.read(path, expected_sha256=None)[0], x)

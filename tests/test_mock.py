@@ -84,8 +84,9 @@ def test_build_writes_a_split_set(tmp_path):
     assert mock.ensure(path, 60, seed=3) == path  # cached: not rebuilt
 
 
-def test_a_cached_file_from_another_generator_version_is_rebuilt(tmp_path, capsys):
+def test_a_cached_file_from_another_generator_version_is_rebuilt(tmp_path, capsys, monkeypatch):
     import h5py
+    monkeypatch.setattr(mock.os, "cpu_count", lambda: 1)  # rebuilt here, not in a spawned worker
     path = mock.build(tmp_path / "m.h5", 20, seed=3, workers=1, progress=False)
     assert data.load(path).attrs["generator_version"] == mock.GENERATOR_VERSION
     with h5py.File(path, "a") as f:
@@ -243,3 +244,15 @@ def test_gri_bands_carry_the_colour_gradients_of_the_light_components():
     _, scene, p = mock._observed(6, 0, "E", naive, 4.68, mock.GZ1, mock.TRUE_LABELS, parts)
     assert p["bulge_fraction"] == 1.0   # a pure bulge: one colour throughout
     np.testing.assert_allclose(mock.band_scenes(scene, parts, p)["i"], scene * 10 ** (0.4 * p["g_minus_i"]), rtol=1e-5)
+
+
+def test_a_cached_set_whose_bytes_changed_is_rebuilt_saying_why(tmp_path, capsys, monkeypatch):
+    from corruption import overwrite_inside_dataset
+    monkeypatch.setattr(mock.os, "cpu_count", lambda: 1)  # rebuilt here, not in a spawned worker
+    path = mock.build(tmp_path / "m.h5", 20, seed=3, workers=1, progress=False)
+    images = data.load(path).images
+    overwrite_inside_dataset(path, "images")
+    assert mock.ensure(path, 20, seed=3, progress=False) == path
+    out = capsys.readouterr().out
+    assert "m.h5: dataset 'images' fails its Fletcher-32 checksum" in out and "rebuilding" in out
+    assert np.array_equal(data.load(path).images, images)

@@ -1,9 +1,14 @@
 """The training engine: profiles, batches, determinism, early stopping, checkpoint resume."""
+import shutil
+import struct
+import zipfile
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from corruption import overwrite_bytes
 
 from helpers import data, train
 from helpers.models_torch import build_model
@@ -91,13 +96,12 @@ def test_bin_image_is_avg_pool_bit_for_bit():
 
 
 def test_time_budget_stops_and_says_so(tiny_data, tmp_path):
-    prof = replace(TINY, max_epochs=5, patience=5)
     ckpt = tmp_path / "budget.pt"
-    _, h = train_once(tiny_data, prof, max_seconds=0.0, checkpoint_path=ckpt)
+    _, h = train_once(tiny_data, max_seconds=0.0, checkpoint_path=ckpt)
     assert h.stopped_epoch == 1 and h.stop_reason == "time budget"
     assert not torch.load(ckpt, weights_only=True)["done"]  # a later call resumes it
-    _, h = train_once(tiny_data, prof, checkpoint_path=ckpt)
-    assert h.stopped_epoch == 5 and h.stop_reason == "max epochs"
+    _, h = train_once(tiny_data, checkpoint_path=ckpt)
+    assert h.stopped_epoch == TINY.max_epochs == 2 and h.stop_reason == "max epochs"
 
 
 def test_epoch_plan():
@@ -113,6 +117,26 @@ def precision(request, monkeypatch):
     """Both precisions the CPU may train in (``PRECISION``): each must be reproducible."""
     monkeypatch.setenv("PRECISION", request.param)
     return request.param
+
+
+@pytest.fixture(scope="module")
+def straight_runs():
+    return {}
+
+
+@pytest.fixture
+def straight(tiny_data, precision, straight_runs, tmp_path_factory):
+    """(model, history, finished checkpoint) of the straight TINY run of seed 0 in this precision: trained
+    once per precision and shared by the tests that compare with it. They must not change it (a test
+    that writes to the checkpoint copies it first)."""
+    if precision not in straight_runs:
+        ck = tmp_path_factory.mktemp(f"straight_{precision}") / "straight.pt"
+        straight_runs[precision] = (*train_once(tiny_data, checkpoint_path=ck), ck)
+    return straight_runs[precision]
+
+
+def copy_of(path, folder):
+    return Path(shutil.copy(path, folder / path.name))
 
 
 def test_precision_choice(monkeypatch):
@@ -144,8 +168,8 @@ def test_freed_memory_is_kept():
     assert max(faults[-3:]) < 1000, faults
 
 
-def test_same_seed_same_weights(tiny_data, precision):
-    a, ha = train_once(tiny_data)
+def test_same_seed_same_weights(tiny_data, straight):
+    a, ha, _ = straight
     b, hb = train_once(tiny_data)
     assert same_weights(a, b)
     assert ha.train_loss == hb.train_loss and ha.val_loss == hb.val_loss
@@ -153,9 +177,9 @@ def test_same_seed_same_weights(tiny_data, precision):
     assert ha.train_seconds > 0 and len(ha.epoch_seconds) == 2
 
 
-def test_resume_equals_straight_run(tiny_data, tmp_path, precision):
-    straight_ck, ck = tmp_path / "straight.pt", tmp_path / "ck.pt"
-    straight, h_straight = train_once(tiny_data, checkpoint_path=straight_ck)
+def test_resume_equals_straight_run(tiny_data, tmp_path, straight):
+    straight, h_straight, straight_ck = straight
+    ck = tmp_path / "ck.pt"
 
     def interrupt(epoch, history):
         if epoch == 1:
@@ -204,9 +228,40 @@ def test_unreadable_checkpoint_is_named(tiny_data, tmp_path):
         train_once(tiny_data, checkpoint_path=ck)
 
 
-def test_checkpoint_of_other_data_is_not_resumed(tiny_data, tmp_path, capsys):
-    ck = tmp_path / "ck.pt"
-    first, _ = train_once(tiny_data, checkpoint_path=ck)
+def zip_record_span(path, record) -> tuple[int, int]:
+    """(first byte, length) of a zip record's stored data: after its local header, whose extra field
+    (torch pads it to align the tensors) may differ from the central directory's."""
+    with open(path, "rb") as f:
+        f.seek(record.header_offset)
+        name_len, extra_len = struct.unpack("<HH", f.read(30)[26:30])
+    return record.header_offset + 30 + name_len + extra_len, record.compress_size
+
+
+def all_tensors(obj) -> list:
+    if isinstance(obj, torch.Tensor):
+        return [obj]
+    items = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, (list, tuple)) else ()
+    return [t for v in items for t in all_tensors(v)]
+
+
+@pytest.mark.parametrize("precision", ["float32"], indirect=True)  # either; one is enough
+def test_checkpoint_whose_bytes_changed_is_refused_not_loaded_as_other_weights(tiny_data, tmp_path, straight):
+    ck = copy_of(straight[2], tmp_path)
+    before = torch.load(ck, weights_only=True)
+    with zipfile.ZipFile(ck) as archive:   # the largest record holds a weight tensor
+        record = max(archive.infolist(), key=lambda r: r.file_size)
+    overwrite_bytes(ck, *zip_record_span(ck, record))
+    after = torch.load(ck, weights_only=True)   # torch alone reads it, as other weights
+    assert any(not torch.equal(u, v) for u, v in zip(all_tensors(before), all_tensors(after)))
+    with pytest.raises(ValueError, match=r"straight\.pt: not a readable checkpoint \(the CRC-32 of its record .* does not "
+                                         r"match.*delete it to start afresh"):
+        train_once(tiny_data, checkpoint_path=ck)
+
+
+@pytest.mark.parametrize("precision", ["float32"], indirect=True)  # either; one is enough
+def test_checkpoint_of_other_data_is_not_resumed(tiny_data, tmp_path, capsys, straight):
+    first, _, finished = straight
+    ck = copy_of(finished, tmp_path)
     images, labels, val_images, val_labels = tiny_data
     changed = (images + 1.0, labels, val_images, val_labels)  # e.g. a regenerated mock set
     fresh, _ = train_once(changed, checkpoint_path=ck)
