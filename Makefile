@@ -53,8 +53,9 @@ reproduce: setup data notebooks
 	$(PY) -m helpers.report
 	$(MAKE) --no-print-directory slides
 
-# The classroom deck, presentations/slides.html (one offline file), from figures/ and results/;
-# with chromium also presentations/slides.pdf (one slide per page).
+# The classroom deck, presentations/slides.html (one offline file), from figures/ and results/; with
+# chromium every slide is checked at 1280x720 and 1920x1080 (a slide that does not fit fails, by name)
+# and printed to presentations/slides.pdf (one slide per page).
 slides: setup
 	$(PY) -m helpers.slides $$(command -v chromium >/dev/null 2>&1 && echo --pdf)
 
