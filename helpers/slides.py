@@ -582,9 +582,9 @@ document.addEventListener('keydown',ev=>{const k=ev.key;
  else return;ev.preventDefault();});
 document.addEventListener('click',ev=>{if(document.body.classList.contains('notes-view')||ev.target.closest('.notes'))return;
  show(ev.clientX>innerWidth/3?i+1:i-1);});
-function fromHash(){if(location.hash==='#notes')document.body.classList.add('notes-view');
+function fromHash(){if(location.hash==='#notes'){document.body.classList.add('notes-view');show(0);}
  else show((parseInt(location.hash.slice(1))||1)-1);}
-addEventListener('resize',deckFit);addEventListener('hashchange',fromHash);deckFit();show(0);fromHash();
+addEventListener('resize',deckFit);addEventListener('hashchange',fromHash);deckFit();fromHash();
 """
 
 
@@ -651,7 +651,8 @@ MEASURE = """(() => {
 def check(html_path, pdf_path=None, viewports=VIEWPORTS) -> dict:
     """Open the deck in headless Chromium at each viewport and measure every slide: what overflows its
     frame or its box, the smallest text, the images that did not load; then press the keys (next,
-    previous, last, notes on and off) and, with ``pdf_path``, print it. Returns
+    previous, last, notes on and off, the notes view), with ``pdf_path`` print it, and open the notes
+    view by its address. Returns
     {'slides': {viewport: [per slide]}, 'keys': {...}, 'pdf': path}."""
     from .browser import Page
     out = {"slides": {}, "keys": {}}
@@ -678,6 +679,9 @@ def check(html_path, pdf_path=None, viewports=VIEWPORTS) -> dict:
         if pdf_path:
             page.open(url, *viewports[0])
             out["pdf"] = page.pdf(pdf_path)
+        page.open("about:blank", *viewports[0])  # else only the fragment changes, and no page loads
+        page.open(url + "#notes", *viewports[0])
+        out["keys"]["notes_address"] = page.evaluate("document.body.className")
     return out
 
 

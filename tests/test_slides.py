@@ -108,7 +108,7 @@ def test_the_repository_deck_fits_and_works_in_chromium(tmp_path):
     assert (keys["start"], keys["next"], keys["next2"], keys["previous"], keys["end"], keys["home"]) == (0, 1, 2, 1,
                                                                                                         n - 1, 0)
     assert (keys["notes_hidden"], keys["notes_shown"], keys["notes_hidden_again"]) == ("none", "block", "none")
-    assert keys["notes_view"] == "block"
+    assert keys["notes_view"] == "block" and keys["notes_address"] == "notes-view"
     assert browser.pdf_pages(measured["pdf"]) == n
 
 
