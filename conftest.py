@@ -1,7 +1,6 @@
 """pytest hooks for `make nbval`: each notebook's wall time (kernel start, every cell, shutdown) is
 recorded into $NOTEBOOK_TIMES, under the profile the run uses; without NOTEBOOK_TIMES nothing is."""
 import os
-import time
 from collections import defaultdict
 
 _seconds = defaultdict(float)

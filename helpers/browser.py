@@ -10,6 +10,7 @@ import base64
 import fcntl
 import json
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -62,9 +63,13 @@ class Page:
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for fd in high:
             os.close(fd)
-        target = self.send("Target.createTarget", url="about:blank")["targetId"]
-        self._session = self.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        self.send("Page.enable", session=True)
+        try:
+            target = self.send("Target.createTarget", url="about:blank")["targetId"]
+            self._session = self.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+            self.send("Page.enable", session=True)
+        except BaseException:
+            self.close()
+            raise
 
     def __enter__(self):
         return self
@@ -171,5 +176,4 @@ class Page:
 
 def pdf_pages(path) -> int:
     """The number of pages of a PDF that Chromium wrote (its page objects, /Type /Page)."""
-    import re
     return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", Path(path).read_bytes()))
