@@ -305,9 +305,10 @@ def machine() -> str:
 def record_time(notebook: str, seconds: float, profile: str, dataset: str = "mock", path=None) -> Path:
     """Merge one notebook's wall time into ``path`` (default results/notebook_times.json)."""
     path = Path(path or Path(data.RESULTS_DIR) / f"{TIMES}.json")
+    # The 15-minute load average says whether others computed meanwhile (the times are then inflated).
     return merge_times([{"notebook": Path(notebook).stem, "profile": profile, "dataset": dataset,
                          "seconds": round(float(seconds), 1), "date": date.today().isoformat(),
-                         "machine": machine()}], path)
+                         "machine": machine(), "cores": os.cpu_count(), "load": round(os.getloadavg()[2], 1)}], path)
 
 
 def merge_times(records: list[dict], path=None) -> Path:
@@ -352,9 +353,17 @@ def notebook_index(results_dir=None, notebooks_dir=None) -> str:
                      f"| {' | '.join(cells)} |")
     lines.append(f"| | all | | {_duration(total['quick']) if total['quick'] == total['quick'] else '-'} "
                  f"| {_duration(total['smoke']) if total['smoke'] == total['smoke'] else '-'} |")
-    measured = sorted({(r["profile"], r["machine"], r["date"]) for r in times.values()})
-    if measured:
-        lines.append("\nWall times " + "; ".join(f"under `{p}` on {m} ({d})" for p, m, d in measured) + ".")
+    runs = defaultdict(list)
+    for r in times.values():
+        runs[(r["profile"], r["machine"], r["date"])].append(r)
+    said = []
+    for (p, m, d), rs in sorted(runs.items()):
+        peak = max(r.get("load", 0) for r in rs)
+        shared = (f", shared with other work (load average up to {peak:g} on {rs[0]['cores']} cores: the times are "
+                  "inflated)") if peak > rs[0].get("cores", peak) else ""
+        said.append(f"under `{p}` on {m} ({d}{shared})")
+    if said:
+        lines.append("\nWall times " + "; ".join(said) + ".")
     return "\n".join(lines)
 
 

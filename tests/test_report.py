@@ -142,6 +142,12 @@ def test_notebook_times_are_recorded_merged_and_indexed(tmp_path):
     assert "| | all | | - | - |" in index  # a total only when every notebook has its time
     report.record_time("02_second.ipynb", 100, "quick", path=times)
     assert "| | all | | 3.0 min | - |" in report.notebook_index(tmp_path / "results", tmp_path / "notebooks")
+    busy = json.loads(times.read_text())
+    for r in busy:
+        r["load"], r["cores"] = 9.5, 2
+    times.write_text(json.dumps(busy))
+    assert "load average up to 9.5 on 2 cores: the times are inflated" in report.notebook_index(
+        tmp_path / "results", tmp_path / "notebooks")
 
 
 def test_words_count_what_a_reader_reads():
