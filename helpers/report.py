@@ -359,11 +359,11 @@ def notebook_index(results_dir=None, notebooks_dir=None) -> str:
     said = []
     for (p, m, d), rs in sorted(runs.items()):
         peak = max(r.get("load", 0) for r in rs)
-        shared = (f", shared with other work (load average up to {peak:g} on {rs[0]['cores']} cores: the times are "
-                  "inflated)") if peak > rs[0].get("cores", peak) else ""
-        said.append(f"under `{p}` on {m} ({d}{shared})")
+        shared = (f", shared with other work (load average up to {peak:g} on {rs[0]['cores']} cores), so "
+                  "inflated") if peak > rs[0].get("cores", peak) else ""
+        said.append(f"`{p}` on {m}, {d}{shared}")
     if said:
-        lines.append("\nWall times " + "; ".join(said) + ".")
+        lines.append("\nWall times: " + "; ".join(said) + ".")
     return "\n".join(lines)
 
 

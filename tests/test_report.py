@@ -146,7 +146,7 @@ def test_notebook_times_are_recorded_merged_and_indexed(tmp_path):
     for r in busy:
         r["load"], r["cores"] = 9.5, 2
     times.write_text(json.dumps(busy))
-    assert "load average up to 9.5 on 2 cores: the times are inflated" in report.notebook_index(
+    assert "load average up to 9.5 on 2 cores), so inflated" in report.notebook_index(
         tmp_path / "results", tmp_path / "notebooks")
 
 
