@@ -542,7 +542,7 @@ table{border-collapse:collapse;font-size:18px;width:100%;table-layout:fixed}
 th,td{border-bottom:1px solid #bbb;padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:#eef2f7}
 .appendix col.q{width:28%}.appendix col.p{width:15%}.appendix col.o{width:27%}.appendix col.w{width:30%}
-.slide.textonly .body.stack .text ul{font-size:28px;line-height:1.45}.textonly .text li{margin-bottom:14px}
+.slide.textonly .body.stack .text ul{font-size:28px;line-height:1.45;columns:1}.textonly .text li{margin-bottom:14px}
 .source{font-size:18px;color:#666;margin-top:8px}
 .slide.title{justify-content:center;padding:60px 90px}.slide.title .body{flex:0 0 auto}
 .slide.title h1{font-size:46px;border:none;margin:0 0 28px}
