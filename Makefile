@@ -39,21 +39,26 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 data: setup
 	PROFILE=$(PROFILE) DATASET=$(DATASET) $(PY) -m helpers.prepare
 
+# Each notebook's wall time goes to $(TIMES) (results/notebook_times.json): the README's notebook index.
+TIMES ?= results/notebook_times.json
 notebooks: setup
 	@for nb in $(NOTEBOOKS); do \
 	  echo "== $$nb (PROFILE=$(PROFILE), DATASET=$(DATASET))"; \
 	  start=$$(date +%s); \
 	  PROFILE=$(PROFILE) DATASET=$(DATASET) $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=-1 "$$nb" || exit 1; \
-	  echo "   $$(( $$(date +%s) - start )) s"; \
+	  seconds=$$(( $$(date +%s) - start )); echo "   $$seconds s"; \
+	  $(PY) -m helpers.report --time "$$nb" $$seconds --profile $(PROFILE) --dataset $(DATASET) \
+	    --times $(TIMES) >/dev/null; \
 	done
 
 reproduce: setup data notebooks
 	$(PY) -m helpers.report
 	$(MAKE) --no-print-directory slides
 
-# The classroom deck, presentations/slides.html (one offline file), from figures/ and results/;
-# with chromium also presentations/slides.pdf (one slide per page).
+# The classroom deck, presentations/slides.html (one offline file), from figures/ and results/; with
+# chromium every slide is checked at 1280x720 and 1920x1080 (a slide that does not fit fails, by name)
+# and printed to presentations/slides.pdf (one slide per page).
 slides: setup
 	$(PY) -m helpers.slides $$(command -v chromium >/dev/null 2>&1 && echo --pdf)
 
@@ -61,9 +66,12 @@ unit: setup
 	$(PY) -m pytest tests/ -q
 
 # nbval runs each notebook in a fresh kernel and compares only the cells marked NBVAL_CHECK_OUTPUT.
-# Figures and results of the smoke run go to .test-output/, never over the committed ones.
+# Figures and results of the smoke run go to .test-output/, never over the committed ones; so do the
+# notebooks' wall times (conftest.py): `python -m helpers.report --merge-times .test-output/notebook_times.json`
+# takes them into the README's notebook index.
 nbval: setup
-	PROFILE=smoke DATASET=mock GALAXY_OUTPUT_DIR=$(CURDIR)/.test-output $(PY) -m pytest -p no:cacheprovider \
+	PROFILE=smoke DATASET=mock GALAXY_OUTPUT_DIR=$(CURDIR)/.test-output \
+	  NOTEBOOK_TIMES=$(CURDIR)/.test-output/notebook_times.json $(PY) -m pytest -p no:cacheprovider \
 	  --nbval-lax --nbval-current-env $(NOTEBOOKS) -q
 
 test: unit nbval

@@ -109,6 +109,16 @@ def bootstrap_ci(y_true, y_pred, stat: Callable = accuracy, n: int = 1000, seed:
     return float(lo), float(hi)
 
 
+def wilson_ci(k, n, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion k / n (a recall or an accuracy from confusion counts)."""
+    from scipy.stats import norm
+    if n == 0:
+        return 0.0, 1.0
+    z, p = norm.ppf((1 + level) / 2), k / n
+    centre, half = (p + z * z / (2 * n)), z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return float((centre - half) / (1 + z * z / n)), float((centre + half) / (1 + z * z / n))
+
+
 # ----------------------------------------------------------------------------- records
 
 def _plain(x):

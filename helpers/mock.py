@@ -100,7 +100,7 @@ NAIR_ABRAHAM = Selection("nair-abraham", 16.0, (0.01, 0.1))
 # GZ1's volunteers called a galaxy a spiral when they saw which way its arms wind (or a thin disk edge-on):
 # its spirals are the resolved ones. Without a cut the real spirals' frames are less upsampled than the
 # mock's (their sky noise less correlated, helpers.realism.noise_acf); with R90 >= 5 seeing FWHM the mock
-# spirals' sky correlation is the real ones' (README, "The mock against the real sky").
+# spirals' sky correlation is the real ones' (docs/mock.md, "Measured against the real sky").
 # GZ1 had no irregular class: its "merger" votes went to what showed two galaxies, so its Irr+Misc are
 # mergers whose companion lies 1.5 seeing FWHM or more away (two peaks, not one lumpy blob), and resolved
 # as its spirals are: with R90 >= 3 seeing FWHM the mock mergers' sky correlation is the real ones'.

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from . import data
-from .classes import CLASSES, LONG_NAMES, PAPER_COUNTS
+from .classes import CLASSES, LONG_NAMES, PAPER_COUNTS, scheme_classes
 
 CLASS_COLOURS = {"E": "#d62728", "S0": "#ff7f0e", "Sp": "#1f77b4", "Irr+Misc": "#2ca02c"}
 plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 110, "axes.titlesize": 11, "font.size": 10})
@@ -159,6 +159,75 @@ def recall_vs_paper(ours: dict, paper: dict, classes, title: str):
     ax.set_xticks(x, classes)
     ax.set(ylim=(0, 1), ylabel="recall (fraction of the class found)", xlabel="true class", title=title)
     ax.legend(frameon=False, fontsize=8, ncol=3)
+    fig.tight_layout()
+    return fig
+
+
+def results_vs_paper(records: list[dict], model: str = "C2"):
+    """The network's accuracy and per-class recall beside the paper's, 3-way and 4-way, one marker per
+    profile (mean over its seeds), with 95 % Wilson intervals from the confusion counts (the envelope
+    of its seeds' intervals where there are several)."""
+    from . import paper
+    from .evaluate import wilson_ci
+    from .report import PROFILE_ORDER
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), gridspec_kw={"width_ratios": [4, 5]})
+    colours = {"smoke": "0.4", "quick": "C0", "full": "C1", "paper": "C3"}
+    for ax, scheme in zip(axes, ("3way", "4way")):
+        classes = list(scheme_classes(scheme))
+        labels = ["accuracy"] + [f"{c}\nrecall" for c in classes]
+        x = np.arange(len(labels))
+        ref = [paper.ACCURACY.get((model, scheme), np.nan)]
+        ref += list(paper.recall_c2(scheme)) if model == "C2" else [np.nan] * len(classes)
+        ax.bar(x, ref, 0.8, color="0.82", label="paper, real SDSS")
+        runs = {p: [r for r in records if (r.get("model"), r.get("scheme"), r.get("profile")) == (model, scheme, p)
+                    and r.get("confusion")] for p in PROFILE_ORDER[::-1]}
+        runs = {p: rs for p, rs in runs.items() if rs}
+        width = 0.8 / max(len(runs), 1)
+        for k, (prof, rs) in enumerate(runs.items()):
+            cms = [np.asarray(r["confusion"]) for r in rs]
+            hits = [[np.trace(cm)] + list(np.diag(cm)) for cm in cms]
+            totals = [[cm.sum()] + list(cm.sum(1)) for cm in cms]
+            value = np.mean(np.divide(hits, totals), axis=0)
+            bounds = np.array([[wilson_ci(h, n) for h, n in zip(hs, ns)] for hs, ns in zip(hits, totals)])
+            lo, hi = bounds[..., 0].min(0), bounds[..., 1].max(0)
+            seeds = f"{len(rs)} seeds" if len(rs) > 1 else "1 seed"
+            ax.errorbar(x - 0.4 + width * (k + 0.5), value, yerr=[value - lo, hi - value], fmt="o", capsize=3, ms=6,
+                        color=colours.get(prof, f"C{k}"), label=f"mock, {prof} profile ({seeds}, {totals[0][0]} test)")
+        ax.set_xticks(x, labels)
+        ax.set(ylim=(0, 1.02), ylabel="accuracy or recall", title=f"{model} {scheme[0]}-way: " + " / ".join(classes))
+        ax.grid(axis="y", lw=0.4, alpha=0.6)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, frameon=False, fontsize=9)
+    fig.suptitle(f"{model} on the mock set (markers, 95 % intervals) against the paper's {model} on real SDSS "
+                 "galaxies (bars)")
+    fig.tight_layout()
+    return fig
+
+
+def misclassified_effects(record: dict):
+    """What the misclassified galaxies have in common, from one interpretation record (notebook 05):
+    for each confusion (true class called another), the rank-biserial effect size of each physical
+    parameter, misclassified against correctly classified galaxies; bold with * where Holm p < 0.05."""
+    rows = [x for x in record["confusions"] if x["tests"]]
+    params = list(record["parameters"])
+    r = np.full((len(rows), len(params)), np.nan)
+    strong = np.zeros_like(r, dtype=bool)
+    for i, x in enumerate(rows):
+        for t in x["tests"]:
+            j = params.index(t["parameter"])
+            r[i, j], strong[i, j] = t["rank_biserial"], t["p_holm"] < 0.05
+    fig, ax = plt.subplots(figsize=(10, 0.55 * len(rows) + 2.2))
+    im = ax.imshow(r, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+    for i in range(len(rows)):
+        for j in range(len(params)):
+            if np.isfinite(r[i, j]):
+                ax.text(j, i, f"{r[i, j]:+.2f}" + ("*" if strong[i, j] else ""), ha="center", va="center", fontsize=9,
+                        fontweight="bold" if strong[i, j] else "normal", color="white" if abs(r[i, j]) > 0.6 else "black")
+    ax.set_xticks(range(len(params)), [record["parameters"][p] for p in params], rotation=25, ha="right")
+    ax.set_yticks(range(len(rows)), [f"{x['true']} called {x['predicted']} ({x['n_wrong']} vs {x['n_right']})" for x in rows])
+    fig.colorbar(im, ax=ax, label="effect size r (> 0: the misclassified are higher)", shrink=0.9)
+    ax.set_title(f"What the misclassified galaxies have in common ({record['dataset']}, {record['profile']} profile, "
+                 f"{record['n_test']} test galaxies):\nrank-biserial r, misclassified vs correctly classified of the same "
+                 "true class; * Holm-corrected p < 0.05", fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -210,7 +210,7 @@ class Stretch:
 
     :func:`calibrate_stretch` sets ``sky`` and ``soften`` to bring the sky level and noise, measured as
     :func:`sky_stats` does, to the real JPEGs' (the noise is met; the mock's sky level stays above the
-    real one, whose frames' sky is distributed differently: README).
+    real one, whose frames' sky is distributed differently: docs/mock.md).
     """
     sky: float = 3.0
     soften: float = 3.0
@@ -293,7 +293,7 @@ def calibrate_stretch(mock_images: np.ndarray, target_sky: float, target_noise: 
     sky level and noise, measured as :func:`sky_stats` does after the whole treatment (clipping at 0,
     JPEG, rounding), closest to the targets (the real JPEGs'). A damped fixed-point iteration on up to
     64 stamps; the best pair seen is returned. Both targets are not always reachable (the clipped sky's
-    level and noise are tied), and then where it stops depends on the stamps (README)."""
+    level and noise are tied), and then where it stops depends on the stamps (docs/mock.md)."""
     sample = mock_images[::max(1, len(mock_images) // 64)]  # every class, if grouped (a stack or a list)
     s = Stretch(**{**kwargs, "sky": target_sky, "soften": 255.0 / (kwargs.get("q", 8.0) * target_noise)})
     best, best_err = s, np.inf

@@ -1,30 +1,55 @@
-"""The README's results table, generated from results/*.json (never typed by hand).
+"""Every generated table of the repository, from results/*.json (never typed by hand).
 
-``python -m helpers.report`` rewrites the block between the RESULTS markers of README.md.
+``python -m helpers.report`` rewrites each block between its markers (``<!-- NAME:BEGIN ... -->``,
+``<!-- NAME:END -->``):
+
+- README.md: ``HEADLINE`` (at most 12 rows, chosen in :func:`headline_rows`) and ``NOTEBOOKS`` (the
+  notebook index with each notebook's wall time under ``quick`` and ``smoke``);
+- docs/results.md: ``RESULTS``, every result;
+- docs/performance.md: ``BENCH``, the benchmark records of ``results/bench.json``.
+
+``python -m helpers.report`` also draws the figures that gather several runs (:func:`draw_figures`).
+``--check`` regenerates the blocks in memory and exits 1 naming those that differ from the committed
+files (tests/test_report.py does the same). ``--time NOTEBOOK SECONDS`` records a notebook's wall time
+(``make notebooks`` calls it; ``make nbval`` records through ``conftest.py`` into ``.test-output/``,
+never into results/), and ``--merge-times FILE`` folds such a file into ``results/notebook_times.json``.
 
 Rows come from ``pytorch.json`` (C1/C2, 3-way/4-way, per-class recall), ``binary.json`` (the 2-way
 networks), ``hierarchical.json`` (binary networks combined), ``keras_galaxy10.json`` (the Galaxy10
-extension) and ``interpretation.json`` (the paper's mass claim); a file that does not exist yet adds
-no rows. For each configuration (model, scheme, data set and whatever else tells runs apart, e.g. the
-framework or a rebalancing strategy) only the most faithful profile is shown (paper > full > quick >
-smoke), with mean ± sd over its seeds when there are several, and the last column says which data set,
-profile and number of test galaxies each number comes from.
+extension), ``interpretation.json`` (the paper's mass claim) and ``realism.json`` (sim-to-real); a file
+that does not exist yet adds no rows. For each configuration (model, scheme, data set and whatever else
+tells runs apart, e.g. the framework or a rebalancing strategy) the full table shows only the most
+faithful profile (paper > full > quick > smoke), with mean ± sd over its seeds when there are several
+(one seed: its bootstrap 95 % interval), and the last column says which data set, profile and number
+of test galaxies each number comes from.
 """
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import re
+import sys
 from collections import defaultdict
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 
 from . import data, paper
-from .evaluate import read_records
+from .evaluate import read_records, write_json
 from .classes import scheme_classes
 
-BEGIN, END = "<!-- RESULTS:BEGIN (python -m helpers.report) -->", "<!-- RESULTS:END -->"
 PROFILE_ORDER = ("paper", "full", "quick", "smoke")
+# The profile that stands for the repository: what `make reproduce` runs and the committed notebooks show.
+REPOSITORY_PROFILE = "quick"
 # Record fields that tell two configurations of one (model, scheme) apart, besides the data set.
 VARIANT_FIELDS = ("framework", "mapping", "strategy", "channels")
+TIMES = "notebook_times"  # results/notebook_times.json: one record per (notebook, profile, data set)
+
+
+def markers(name: str) -> tuple[str, str]:
+    return f"<!-- {name}:BEGIN (python -m helpers.report) -->", f"<!-- {name}:END -->"
 
 
 def load(topic: str, results_dir=None) -> list[dict]:
@@ -32,13 +57,19 @@ def load(topic: str, results_dir=None) -> list[dict]:
     return read_records(Path(results_dir or data.RESULTS_DIR) / f"{topic}.json")
 
 
-def _fmt(values) -> str:
+def _fmt(values, interval=None) -> str:
+    """A percentage: mean ± sd over seeds, or one value with its 95 % interval where one is given."""
     values = np.asarray(values, dtype=float)
     if len(values) == 0:
         return "-"
     if len(values) == 1:
-        return f"{100 * values[0]:.1f} %"
+        ci = f" [{100 * interval[0]:.1f}, {100 * interval[1]:.1f}]" if interval else ""
+        return f"{100 * values[0]:.1f} %{ci}"
     return f"{100 * values.mean():.1f} ± {100 * values.std(ddof=1):.1f} % ({len(values)} seeds)"
+
+
+def _accuracy(rs: list[dict]) -> str:
+    return _fmt([r["accuracy"] for r in rs], rs[0].get("accuracy_ci95") if len(rs) == 1 else None)
 
 
 def _rank(profile: str) -> int:
@@ -81,8 +112,7 @@ def pytorch_rows(records: list[dict]) -> list[tuple[str, str, str, str]]:
                 if (m, s) != (model, scheme):
                     continue
                 name = f"{model} {scheme[0]}-way" + (f" ({variant})" if variant else "")
-                rows.append((f"{name} accuracy", _paper_accuracy((model, scheme)),
-                             _fmt([r["accuracy"] for r in rs]), _where(rs)))
+                rows.append((f"{name} accuracy", _paper_accuracy((model, scheme)), _accuracy(rs), _where(rs)))
                 if model == "C2" and all("per_class" in r for r in rs):
                     classes = scheme_classes(scheme)
                     ours = " / ".join(f"{np.mean([r['per_class'][c]['recall'] for r in rs]):.2f}" for c in classes)
@@ -92,8 +122,8 @@ def pytorch_rows(records: list[dict]) -> list[tuple[str, str, str, str]]:
 
 
 def _accuracy_and_balanced(rs: list[dict]) -> str:
-    """Accuracy (mean ± sd over seeds), then the mean balanced accuracy where every record has one."""
-    out = _fmt([r["accuracy"] for r in rs])
+    """Accuracy (mean ± sd over seeds, or its interval), then the mean balanced accuracy where every record has one."""
+    out = _accuracy(rs)
     if all("balanced_accuracy" in r for r in rs):
         out += f", balanced {100 * np.mean([r['balanced_accuracy'] for r in rs]):.1f} %"
     return out
@@ -118,7 +148,7 @@ def hierarchical_rows(records: list[dict]) -> list[tuple[str, str, str, str]]:
     for (model, scheme, _, variant), rs in most_faithful(records).items():
         ref = _paper_accuracy(("hierarchical", scheme)) if str(model).startswith("hierarchical") else "-"
         name = f"{model} {str(scheme)[0]}-way" + (f" ({variant})" if variant else "")
-        rows.append((f"{name} accuracy", ref, _fmt([r["accuracy"] for r in rs]), _where(rs)))
+        rows.append((f"{name} accuracy", ref, _accuracy(rs), _where(rs)))
     return rows
 
 
@@ -151,12 +181,21 @@ def interpretation_rows(records: list[dict]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def realism_rows(records: list[dict]) -> list[tuple[str, str, str, str]]:
+TRAINED_ON = {"mock": "the mock (every realism element on)", "naive": "the naive mock"}
+
+
+def sim_to_real(records: list[dict], train_set: str = "mock") -> list[dict]:
+    """The sim-to-real runs (make realism) of one training set, one record per seed."""
+    return [r for r in records if r.get("scheme") == "sim-to-real" and r.get("train_set") == train_set]
+
+
+def realism_rows(records: list[dict], brief: bool = False) -> list[tuple[str, str, str, str]]:
     """Sim-to-real (make realism): C2 trained on a mock set, tested on real SDSS galaxies (E|S0 vs Sp);
-    one row per training set, over its seeds (one seed: with its bootstrap interval)."""
+    one row per training set, over its seeds (one seed: with its bootstrap interval). ``brief``: the
+    last column without the framing and selection."""
     rows = []
-    for train_set, trained_on in (("mock", "the mock (every realism element on)"), ("naive", "the naive mock")):
-        runs = [r for r in records if r.get("scheme") == "sim-to-real" and r.get("train_set") == train_set]
+    for train_set, trained_on in TRAINED_ON.items():
+        runs = sim_to_real(records, train_set)
         if not runs:
             continue
         ba, auc = np.array([r["balanced_accuracy"] for r in runs]), np.mean([r["auc"] for r in runs])
@@ -166,20 +205,23 @@ def realism_rows(records: list[dict]) -> list[tuple[str, str, str, str]]:
         else:
             value = (f"{100 * ba.mean():.1f} ± {100 * ba.std(ddof=1):.1f} % ({len(runs)} seeds: "
                      f"{', '.join(f'{100 * x:.1f}' for x in ba)}), AUC {auc:.3f}")
-        gz1 = str(runs[0].get("framing", "")).startswith("gz1")
-        framing = "framed as GZ1 frames its cutouts" if gz1 else "fixed 0.396\"/px framing"
-        cut = runs[0].get("spiral_min_r90_fwhm")
-        cut = f", spirals of R90 >= {cut:g} seeing FWHM" if cut else ""
-        drawn = {"gz1": f"drawn as GZ1's galaxies (r < 17.77{cut})", "nair-abraham": f"drawn as Nair & Abraham's (g < 16{cut})"}
-        framing += f", {drawn[runs[0].get('selection', 'nair-abraham')]}"
+        where = f"{runs[0].get('n_mock', '?')} mock galaxies, `{runs[0].get('profile')}`"
+        if not brief:
+            gz1 = str(runs[0].get("framing", "")).startswith("gz1")
+            framing = "framed as GZ1 frames its cutouts" if gz1 else "fixed 0.396\"/px framing"
+            cut = runs[0].get("spiral_min_r90_fwhm")
+            cut = f", spirals of R90 >= {cut:g} seeing FWHM" if cut else ""
+            drawn = {"gz1": f"drawn as GZ1's galaxies (r < 17.77{cut})",
+                     "nair-abraham": f"drawn as Nair & Abraham's (g < 16{cut})"}
+            where += f", {framing}, {drawn[runs[0].get('selection', 'nair-abraham')]}"
         rows.append((f"sim-to-real: C2 trained on {trained_on}, balanced accuracy on real E|S0 vs Sp", "-", value,
-                     f"{runs[0].get('n_mock', '?')} mock galaxies, `{runs[0].get('profile')}`, {framing}; "
-                     f"real GZ1 reference sample (not shipped), n_test = {runs[0].get('n_test', '?')}"))
+                     f"{where}; real GZ1 reference sample (not shipped), n_test = {runs[0].get('n_test', '?')}"))
     return rows
 
 
 SECTIONS = (("pytorch", pytorch_rows), ("binary", binary_rows), ("hierarchical", hierarchical_rows),
             ("keras_galaxy10", galaxy10_rows), ("interpretation", interpretation_rows), ("realism", realism_rows))
+HEADER = ["| quantity | paper | this repository | data set, profile, test galaxies |", "|---|---|---|---|"]
 
 
 def rows(results_dir=None) -> list[tuple[str, str, str, str]]:
@@ -189,16 +231,38 @@ def rows(results_dir=None) -> list[tuple[str, str, str, str]]:
     return out
 
 
-def table(results_dir=None) -> str:
-    found = rows(results_dir)
+def _markdown(found) -> str:
     if not found:
         return "_No results yet: run `make reproduce`._"
-    lines = ["| quantity | paper | this repository | data set, profile, test galaxies |", "|---|---|---|---|"]
-    lines += [f"| {q} | {p} | {o} | {w} |" for q, p, o, w in found]
-    return "\n".join(lines)
+    cell = lambda text: str(text).replace("|", "\\|")  # a bare | would split a Markdown table's cell
+    return "\n".join(HEADER + ["| " + " | ".join(map(cell, row)) + " |" for row in found])
 
 
-BENCH_BEGIN, BENCH_END = "<!-- BENCH:BEGIN (python -m helpers.report) -->", "<!-- BENCH:END -->"
+def table(results_dir=None) -> str:
+    """The full results table (docs/results.md)."""
+    return _markdown(rows(results_dir))
+
+
+HEADLINE_BINARY = ("C2 binary E vs Sp", "C2 binary Sp vs Irr+Misc")  # the two pairs the abstract gives
+
+
+def headline_rows(results_dir=None) -> list[tuple[str, str, str, str]]:
+    """The README's rows (at most 12; why these: docs/results.md): C1 and C2, 3-way and 4-way, at the
+    profile that stands for the repository (what `make reproduce` gives); C2 at the paper's own
+    settings (the `paper` profile, a GPU), with its per-class recall in 4-way; the two binary pairs
+    the abstract quotes; sim-to-real on real galaxies."""
+    torch = load("pytorch", results_dir)
+    at = lambda profile: pytorch_rows([r for r in torch if r.get("profile") == profile])
+    out = [r for r in at(REPOSITORY_PROFILE) if r[0].endswith("accuracy")]
+    out += [(f"{q} at the paper's settings", p, o, w) for q, p, o, w in at("paper")
+            if q.startswith("C2") and (q.endswith("accuracy") or q.startswith("C2 4-way recall"))]
+    out += [r for r in binary_rows(load("binary", results_dir)) if r[0] in HEADLINE_BINARY]
+    out += realism_rows(sim_to_real(load("realism", results_dir)), brief=True)
+    return out[:12]
+
+
+def headline(results_dir=None) -> str:
+    return _markdown(headline_rows(results_dir))
 
 
 def bench_table(results_dir=None) -> str:
@@ -215,7 +279,102 @@ def bench_table(results_dir=None) -> str:
     return "\n".join(lines)
 
 
-def _fill(text: str, begin: str, end: str, body: str, path) -> str:
+# ----------------------------------------------------------------------------- the notebook index
+
+NOTEBOOK_SHOWS = {  # what each notebook shows, in a line (its title is read from the notebook)
+    "01": "T-types to classes, the mock set against the paper's counts and the real sky, the 40 views, the split",
+    "02": "C1 and C2, 3-way and 4-way: learning curves, confusion matrices, per-class recall against the paper",
+    "03": "the six binary networks, hierarchical trees and one-vs-one voting against the direct C2",
+    "04": "Galaxy10 mapped to E/S0/Sp two ways, four rebalancing strategies, C2 in Keras and PyTorch",
+    "05": "feature maps, saliency, what the misclassified galaxies have in common, the paper's mass claim",
+}
+
+
+def machine() -> str:
+    """This CPU in words (model, cores, and whether it trains in bfloat16 on AMX)."""
+    model, amx = "unknown CPU", False
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+        model = re.search(r"model name\s*:\s*(.+)", info).group(1).strip()
+        amx = " amx_tile" in info
+    except (OSError, AttributeError):
+        pass
+    return f"{model}, {os.cpu_count()} cores{', AMX' if amx else ''}"
+
+
+def record_time(notebook: str, seconds: float, profile: str, dataset: str = "mock", path=None) -> Path:
+    """Merge one notebook's wall time into ``path`` (default results/notebook_times.json)."""
+    path = Path(path or Path(data.RESULTS_DIR) / f"{TIMES}.json")
+    # The 15-minute load average says whether others computed meanwhile (the times are then inflated).
+    return merge_times([{"notebook": Path(notebook).stem, "profile": profile, "dataset": dataset,
+                         "seconds": round(float(seconds), 1), "date": date.today().isoformat(),
+                         "machine": machine(), "cores": os.cpu_count(), "load": round(os.getloadavg()[2], 1)}], path)
+
+
+def merge_times(records: list[dict], path=None) -> Path:
+    """Records with the same (notebook, profile, data set) replace the stored ones."""
+    path = Path(path or Path(data.RESULTS_DIR) / f"{TIMES}.json")
+    key = lambda r: (r["notebook"], r["profile"], r["dataset"])
+    merged = {key(r): r for r in read_records(path)}
+    merged.update({key(r): r for r in records})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_json(path, sorted(merged.values(), key=key))
+
+
+def _duration(seconds) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def notebook_title(path: Path) -> str:
+    """The notebook's title: its first heading, without the number and what follows a colon."""
+    for cell in json.loads(Path(path).read_text())["cells"]:
+        if cell["cell_type"] == "markdown":
+            first = "".join(cell["source"]).lstrip("# ").splitlines()[0]
+            return re.sub(r"^\d+\.\s*", "", first).split(":")[0].strip()
+    return Path(path).stem
+
+
+def notebook_index(results_dir=None, notebooks_dir=None) -> str:
+    """The README's notebook index: number, title, what it shows, wall time under quick and smoke."""
+    notebooks = sorted(Path(notebooks_dir or data.ROOT / "notebooks").glob("0*.ipynb"))
+    times = {(r["notebook"], r["profile"]): r for r in load(TIMES, results_dir) if r.get("dataset") == "mock"}
+    lines = ["| # | notebook | what it shows | `quick` | `smoke` |", "|---|---|---|---|---|"]
+    total = defaultdict(float)
+    for nb in notebooks:
+        cells = []
+        for profile in ("quick", "smoke"):
+            r = times.get((nb.stem, profile))
+            cells.append(_duration(r and r["seconds"]))
+            total[profile] += r["seconds"] if r else np.nan
+        number = nb.stem[:2]
+        lines.append(f"| {number} | [{notebook_title(nb)}](notebooks/{nb.name}) | {NOTEBOOK_SHOWS.get(number, '')} "
+                     f"| {' | '.join(cells)} |")
+    lines.append(f"| | all | | {_duration(total['quick']) if total['quick'] == total['quick'] else '-'} "
+                 f"| {_duration(total['smoke']) if total['smoke'] == total['smoke'] else '-'} |")
+    runs = defaultdict(list)
+    for r in times.values():
+        runs[(r["profile"], r["machine"], r["date"])].append(r)
+    said = []
+    for (p, m, d), rs in sorted(runs.items()):
+        peak = max(r.get("load", 0) for r in rs)
+        shared = (f", shared with other work (load average up to {peak:g} on {rs[0]['cores']} cores), so "
+                  "inflated") if peak > rs[0].get("cores", peak) else ""
+        said.append(f"`{p}` on {m}, {d}{shared}")
+    if said:
+        lines.append("\nWall times: " + "; ".join(said) + ".")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- writing and checking
+
+BLOCKS = (("README.md", "HEADLINE", headline), ("README.md", "NOTEBOOKS", notebook_index),
+          ("docs/results.md", "RESULTS", table), ("docs/performance.md", "BENCH", bench_table))
+
+
+def _fill(text: str, name: str, body: str, path) -> str:
+    begin, end = markers(name)
     if begin not in text or end not in text:
         raise ValueError(f"{path}: no {begin} ... {end} block to fill")
     head, rest = text.split(begin, 1)
@@ -223,15 +382,85 @@ def _fill(text: str, begin: str, end: str, body: str, path) -> str:
     return f"{head}{begin}\n{body}\n{end}{tail}"
 
 
-def update_readme(path=data.ROOT / "README.md", results_dir=None) -> None:
-    """Fill the RESULTS block (required) and the BENCH block (where the README has one)."""
-    path = Path(path)
-    text = _fill(path.read_text(), BEGIN, END, table(results_dir), path)
-    if BENCH_BEGIN in text:
-        text = _fill(text, BENCH_BEGIN, BENCH_END, bench_table(results_dir), path)
-    path.write_text(text)
+def generated(root=None, results_dir=None) -> dict[Path, tuple[str, str]]:
+    """{file: (committed text, text with every block regenerated)}, computed in memory."""
+    root = Path(root or data.ROOT)
+    out: dict[Path, tuple[str, str]] = {}
+    for name, block, make in BLOCKS:
+        path = root / name
+        old, new = out.get(path, (path.read_text(),) * 2)
+        body = make(results_dir, root / "notebooks") if make is notebook_index else make(results_dir)
+        out[path] = (old, _fill(new, block, body, path))
+    return out
+
+
+def stale(root=None, results_dir=None) -> list[str]:
+    """The files whose committed blocks differ from what the results records give."""
+    return [str(path) for path, (old, new) in generated(root, results_dir).items() if old != new]
+
+
+def update(root=None, results_dir=None) -> list[Path]:
+    """Rewrite every block; returns the files that changed."""
+    changed = []
+    for path, (old, new) in generated(root, results_dir).items():
+        if old != new:
+            path.write_text(new)
+            changed.append(path)
+    return changed
+
+
+def draw_figures(results_dir=None) -> list[Path]:
+    """The figures drawn from the records of several runs: figures/results_vs_paper.png (C2 against the
+    paper, with intervals) and figures/misclassified_effects.png (notebook 05's most faithful run)."""
+    from . import plots
+    paths = []
+    torch = [r for r in load("pytorch", results_dir) if r.get("model") == "C2"]
+    inter = [r for r in load("interpretation", results_dir) if r.get("confusions")]
+    for name, draw, records in (("results_vs_paper", plots.results_vs_paper, torch),
+                                ("misclassified_effects", lambda rs: plots.misclassified_effects(
+                                    min(rs, key=lambda r: _rank(r.get("profile")))), inter)):
+        if records:
+            fig = draw(records)
+            paths.append(plots.save(fig, name))
+            plots.plt.close(fig)
+    return paths
+
+
+def words(markdown: str) -> int:
+    """Words a reader reads in rendered Markdown: prose and tables count, fenced code blocks and HTML
+    comments do not; a link or image counts its text, not its address; table rules and Markdown
+    punctuation are not words."""
+    text = re.sub(r"```.*?```", " ", markdown, flags=re.S)
+    text = re.sub(r"<!--.*?-->", " ", text, flags=re.S)
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    return sum(1 for w in text.split() if re.search(r"\w", w))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m helpers.report", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true", help="exit 1 if a committed table is stale")
+    ap.add_argument("--time", nargs=2, metavar=("NOTEBOOK", "SECONDS"), help="record a notebook's wall time")
+    ap.add_argument("--profile", default=os.environ.get("PROFILE", "quick"))
+    ap.add_argument("--dataset", default=os.environ.get("DATASET", "mock"))
+    ap.add_argument("--times", type=Path, default=None, help="the times file (default results/notebook_times.json)")
+    ap.add_argument("--merge-times", type=Path, metavar="FILE", help="fold FILE's times into results/")
+    args = ap.parse_args(argv)
+    if args.time:
+        print(record_time(args.time[0], float(args.time[1]), args.profile, args.dataset, args.times))
+        return 0
+    if args.merge_times:
+        merge_times(read_records(args.merge_times), args.times)
+    if args.check:
+        found = stale()
+        print("stale: " + ", ".join(found) + " (run python -m helpers.report)" if found else "every table is current")
+        return 1 if found else 0
+    for path in update():
+        print(f"rewrote {path.relative_to(data.ROOT)}")
+    for path in draw_figures():
+        print(f"drew {path.relative_to(data.ROOT)}")
+    print(f"README.md: {words((data.ROOT / 'README.md').read_text())} words (limit 1500)")
+    return 0
 
 
 if __name__ == "__main__":
-    update_readme()
-    print(table())
+    sys.exit(main())

@@ -1,5 +1,7 @@
-"""helpers.report: the README table from results/*.json, with small fixture files in a temporary folder."""
+"""helpers.report: the generated tables from results/*.json, with small fixture files in a temporary folder;
+and that the committed README and docs hold what the records give."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -68,17 +70,103 @@ def test_other_topics(tmp_path):
     assert mass[2].startswith("+0.14 dex (median 11.30 vs 11.16)") and "n = 28 / 49" in mass[2]
 
 
-def test_update_readme_fills_only_the_block(tmp_path):
-    write(tmp_path, "pytorch", [rec("C2", "3way", "quick", 0, 0.85)])
-    readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{report.BEGIN}\nold table\n{report.END}\nafter\n")
-    report.update_readme(readme, results_dir=tmp_path)
-    text = readme.read_text()
-    assert text.startswith("intro\n") and text.endswith("\nafter\n") and "old table" not in text
-    assert "| C2 3-way accuracy | 83 % | 85.0 % | mock, `quick`, n_test = 100 |" in text
-    readme.write_text("no markers")
-    with pytest.raises(ValueError, match="no .* block"):
-        report.update_readme(readme, results_dir=tmp_path)
+def repository_like(root, notebooks=("01_first", "02_second")):
+    """A tiny repository: the three files with generated blocks and numbered notebooks."""
+    (root / "docs").mkdir()
+    (root / "notebooks").mkdir()
+    (root / "README.md").write_text("intro\n" + "\n".join(f"{b}\nold\n{e}" for b, e in map(report.markers, ("NOTEBOOKS", "HEADLINE"))) + "\nafter\n")
+    (root / "docs" / "results.md").write_text("a\n{}\nold table\n{}\nb\n".format(*report.markers("RESULTS")))
+    (root / "docs" / "performance.md").write_text("c\n{}\nold\n{}\n".format(*report.markers("BENCH")))
+    for k, name in enumerate(notebooks, start=1):
+        cells = [{"cell_type": "markdown", "source": [f"# {k}. Title {k}: and a subtitle\n", "text"]}]
+        (root / "notebooks" / f"{name}.ipynb").write_text(json.dumps({"cells": cells}))
+
+
+def test_update_fills_only_the_blocks_and_check_sees_stale_ones(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    repository_like(tmp_path)
+    write(results, "pytorch", [rec("C2", "3way", "quick", 0, 0.85, accuracy_ci95=[0.8, 0.9])])
+    assert len(report.stale(tmp_path, results)) == 3
+    assert sorted(p.name for p in report.update(tmp_path, results)) == ["README.md", "performance.md", "results.md"]
+    assert report.stale(tmp_path, results) == [] and report.update(tmp_path, results) == []
+    readme = (tmp_path / "README.md").read_text()
+    assert readme.startswith("intro\n") and readme.endswith("\nafter\n") and "old" not in readme
+    assert "| C2 3-way accuracy | 83 % | 85.0 % [80.0, 90.0] | mock, `quick`, n_test = 100 |" in readme
+    assert "[Title 1](notebooks/01_first.ipynb)" in readme
+    text = (tmp_path / "docs" / "results.md").read_text()
+    assert text.startswith("a\n") and text.endswith("\nb\n") and "old table" not in text
+    write(results, "pytorch", [rec("C2", "3way", "quick", 0, 0.86)])  # a new record: the committed tables are stale
+    assert sorted(Path(p).name for p in report.stale(tmp_path, results)) == ["README.md", "results.md"]
+    (tmp_path / "README.md").write_text("no markers")
+    with pytest.raises(ValueError, match="no .*HEADLINE.* block"):
+        report.update(tmp_path, results)
+
+
+def test_committed_tables_are_current():
+    """README.md, docs/results.md and docs/performance.md hold what results/*.json give (else run
+    python -m helpers.report and commit)."""
+    assert report.stale() == [], "stale generated tables: run python -m helpers.report"
+
+
+def test_headline_is_at_most_twelve_rows_at_the_repository_profile(tmp_path):
+    pc = per_class(("E", "S0", "Sp", "Irr+Misc"), (0.9, 0.6, 0.9, 0.1))
+    write(tmp_path, "pytorch", [rec(m, s, p, 0, 0.8, per_class=pc) for m in ("C1", "C2") for s in ("3way", "4way")
+                                for p in ("quick", "full", "paper")])
+    write(tmp_path, "binary", [rec("C2", pair, "quick", 0, 0.9) for pair in ("E-vs-Sp", "E-vs-S0", "Sp-vs-Irr+Misc")])
+    rows = report.headline_rows(tmp_path)
+    assert len(rows) <= 12
+    names = [r[0] for r in rows]
+    assert names[:4] == ["C2 3-way accuracy", "C1 3-way accuracy", "C2 4-way accuracy", "C1 4-way accuracy"]
+    assert all("`quick`" in r[3] for r in rows[:4])
+    assert "C2 4-way accuracy at the paper's settings" in names and "C1 3-way accuracy at the paper's settings" not in names
+    assert "C2 binary E vs Sp" in names and "C2 binary E vs S0" not in names
+    assert not any("`full`" in r[3] for r in rows)
+
+
+def test_notebook_times_are_recorded_merged_and_indexed(tmp_path):
+    repository_like(tmp_path)
+    times = tmp_path / "results" / "notebook_times.json"
+    report.record_time("notebooks/01_first.ipynb", 75.4, "quick", path=times)
+    report.record_time("/elsewhere/01_first.ipynb", 80, "quick", path=times)  # replaces: same notebook and profile
+    other = tmp_path / "smoke.json"
+    report.record_time("02_second.ipynb", 12, "smoke", path=other)
+    report.merge_times(json.loads(other.read_text()), times)
+    recs = json.loads(times.read_text())
+    assert [(r["notebook"], r["profile"], r["seconds"]) for r in recs] == [("01_first", "quick", 80.0),
+                                                                        ("02_second", "smoke", 12.0)]
+    assert recs[0]["machine"] and recs[0]["date"]
+    index = report.notebook_index(tmp_path / "results", tmp_path / "notebooks")
+    assert "| 01 | [Title 1](notebooks/01_first.ipynb) |" in index and "| 80 s | - |" in index
+    assert "| 02 | [Title 2](notebooks/02_second.ipynb) |" in index and "| - | 12 s |" in index
+    assert "| | all | | - | - |" in index  # a total only when every notebook has its time
+    report.record_time("02_second.ipynb", 100, "quick", path=times)
+    assert "| | all | | 3.0 min | - |" in report.notebook_index(tmp_path / "results", tmp_path / "notebooks")
+    busy = json.loads(times.read_text())
+    for r in busy:
+        r["load"], r["cores"] = 9.5, 2
+    times.write_text(json.dumps(busy))
+    assert "load average up to 9.5 on 2 cores), so inflated" in report.notebook_index(
+        tmp_path / "results", tmp_path / "notebooks")
+
+
+def test_words_count_what_a_reader_reads():
+    text = ("# Title here\n\nOne two, three.\n\n```bash\nmake test  # not counted\n```\n<!-- hidden words -->\n"
+            "| a | b |\n|---|---|\n| c d | e |\n\n![a figure](figures/x.png) and [a link](docs/y.md)")
+    assert report.words(text) == 2 + 3 + 2 + 3 + 2 + 1 + 2
+
+
+def test_readme_is_under_1500_words():
+    from helpers import data
+    assert report.words((data.ROOT / "README.md").read_text()) < 1500
+
+
+def test_docs_open_with_a_three_line_summary():
+    from helpers import data
+    for path in sorted((data.ROOT / "docs").glob("*.md")):
+        title, blank, *rest = path.read_text().splitlines()
+        summary = rest[:rest.index("")] if "" in rest else rest
+        assert title.startswith("# ") and blank == "" and len(summary) == 3, path
 
 
 def test_broken_file_is_named(tmp_path):
@@ -113,14 +201,10 @@ def test_sim_to_real_rows(tmp_path):
 
 
 def test_bench_block(tmp_path):
-    readme = tmp_path / "README.md"
-    readme.write_text(f"a\n{report.BEGIN}\nold\n{report.END}\nb\n{report.BENCH_BEGIN}\nold\n{report.BENCH_END}\nc\n")
     write(tmp_path, "bench", [{"name": "C2 training", "device": "GPU X", "value": 36867.1, "unit": "images/s",
                                "target": 20000, "higher_is_better": True, "batch": 400, "notes": ""},
                               {"name": "pipeline share", "device": "CPU", "value": 0.013, "unit": "fraction",
                                "target": 0.05, "higher_is_better": False, "batch": 64, "notes": ""}])
-    report.update_readme(readme, tmp_path)
-    text = readme.read_text()
+    text = report.bench_table(tmp_path)
     assert "| C2 training | GPU X | 400 | 36,867 images/s | >= 20000 |" in text
     assert "| pipeline share | CPU | 64 | 0.013 fraction | <= 0.05 |" in text
-    assert "old" not in text and text.startswith("a\n") and text.endswith("c\n")
