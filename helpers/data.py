@@ -44,7 +44,7 @@ class DataFileError(ValueError):
     """A data file that is missing, truncated, altered on disk or not in the expected format."""
 
 
-REMEDY = "delete it and run `make data` again"
+REMEDY = "delete it and run `make data` again (`make data DATASET=sdss` for the real set)"
 
 
 @dataclass

@@ -84,9 +84,10 @@ def sha256(path) -> str:
 def read(path, expected_sha256: str | None = SHA256) -> tuple[np.ndarray, np.ndarray, dict]:
     """Validate and read a Galaxy10.h5: (images uint8 (N,69,69,3), labels int64 (N,), extras).
 
-    Checks the checksum (``expected_sha256=None`` skips it: the mock and test files), the keys
-    ``images`` and ``ans``, shapes, dtypes and the label range; every failure names the file and
-    what is wrong. ``extras`` holds the mock's ``split``, ``meta`` and attributes when present.
+    Checks the checksum (``expected_sha256=None`` skips it: the mock and test files; the mock's
+    datasets carry Fletcher-32 checksums that HDF5 checks as they are read), the keys ``images`` and
+    ``ans``, shapes, dtypes and the label range; every failure names the file and what is wrong.
+    ``extras`` holds the mock's ``split``, ``meta`` and attributes when present.
     """
     path = Path(path)
     if not path.is_file():

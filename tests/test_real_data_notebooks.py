@@ -6,6 +6,8 @@ table in the catalogue's format, one hips2fits FITS cutout per galaxy), from ser
 something to learn. Then notebooks 01, 02, 03 and 05 are executed with ``DATASET=sdss
 PROFILE=smoke``, writing into the test's own folders; their own asserts (shapes, no leakage,
 accuracy ranges, the records) must hold. Notebook 04 works on Galaxy10, not on this set.
+Notebook 02 trains C2 alone here (``MODELS=C2``, its parameter for the long runs): the networks
+notebooks 03 and 05 build on; C1 goes through the same code, and nbval runs it on the mock.
 """
 from __future__ import annotations
 
@@ -46,7 +48,7 @@ def test_notebooks_run_unchanged_on_a_real_format_set(services, tmp_path):  # no
     assert len(built) == len(mock) and built.attrs["source"] == "sdss"
     assert np.array_equal(np.bincount(built.labels), np.bincount(mock.labels))
 
-    env = {**os.environ, "DATASET": "sdss", "PROFILE": "smoke", "GALAXY_DATA_DIR": str(data_dir),
+    env = {**os.environ, "DATASET": "sdss", "PROFILE": "smoke", "MODELS": "C2", "GALAXY_DATA_DIR": str(data_dir),
            "GALAXY_OUTPUT_DIR": str(out_dir)}
     started = time.time()
     for nb in NOTEBOOKS:
@@ -57,6 +59,7 @@ def test_notebooks_run_unchanged_on_a_real_format_set(services, tmp_path):  # no
         assert run.returncode == 0, f"{nb} failed on DATASET=sdss:\n{run.stderr[-4000:]}"
     records = evaluate.read_records(out_dir / "results" / "pytorch.json")
     assert records and all(r["dataset"] == "sdss" and r["profile"] == "smoke" for r in records)
+    assert sorted((r["model"], r["scheme"]) for r in records) == [("C2", "3way"), ("C2", "4way")]
     # Checkpoints follow GALAXY_OUTPUT_DIR; none of this run's lands in the repository (a developer's
     # own earlier sdss checkpoints there are left out of the count by their age).
     assert list((out_dir / "checkpoints").glob("sdss_smoke_*.pt"))

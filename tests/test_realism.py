@@ -188,7 +188,7 @@ def test_sim_to_real_record_on_a_tiny_run(tmp_path, field_r90):
     from helpers.mock import Realism
     write_fake_sample(tmp_path, names=("elliptical", "elliptical", "spiral_cw", "edge_on"))
     real = realism.read_sample(tmp_path)
-    rec = realism.sim_to_real(real, realism.Stretch(jpeg_quality=None), Realism.naive(), n_mock=60,
+    rec = realism.sim_to_real(real, realism.Stretch(jpeg_quality=None), Realism.naive(), n_mock=30,
                               profile="smoke", workers=1, progress=False, field_r90=field_r90)
     assert (rec["model"], rec["scheme"], rec["dataset"], rec["train_set"]) == ("C2", "sim-to-real", "naive", "naive")
     assert rec["framing"].startswith("fixed" if field_r90 is None else "gz1") and rec["selection"] == "nair-abraham"
