@@ -19,6 +19,8 @@ from . import data
 from .train import Profile, autocast, make_batch, memory_format, resident
 
 RECORD_KEY = ("model", "scheme", "dataset", "profile", "seed")
+# Records measured on mock sets of different generator versions are different measurements: both are kept.
+VERSION_FIELD = "generator_version"
 
 
 # ----------------------------------------------------------------------------- predictions
@@ -160,13 +162,14 @@ def _sort_key(r: dict):
     """Key fields as text, the seed as a number (so seed 10 sorts after seed 2)."""
     seed = r.get("seed")
     number = isinstance(seed, (int, float))
-    return (*(str(r.get(k)) for k in RECORD_KEY[:-1]), number, seed if number else str(seed))
+    return (*(str(r.get(k)) for k in RECORD_KEY[:-1]), number, seed if number else str(seed), str(r.get(VERSION_FIELD)))
 
 
 def write_results(topic: str, records, results_dir=None) -> Path:
     """Merge ``records`` into ``<results_dir>/<topic>.json`` (default ``data.RESULTS_DIR``, i.e.
-    ``results/`` in the repository): a record with the same (model, scheme, dataset, profile, seed)
-    replaces the stored one, the others stay. Sorted by that key and written atomically."""
+    ``results/`` in the repository): a record with the same (model, scheme, dataset, profile, seed) and
+    mock generator version (``generator_version``, where recorded) replaces the stored one, the others stay.
+    Sorted by that key and written atomically."""
     results_dir = Path(results_dir) if results_dir is not None else data.RESULTS_DIR
     path = results_dir / f"{topic}.json"
     records = [_plain(r) for r in ([records] if isinstance(records, dict) else records)]
@@ -175,7 +178,7 @@ def write_results(topic: str, records, results_dir=None) -> Path:
         if missing:
             raise ValueError(f"record for {path} lacks {missing}: {str(r)[:200]}")
     stored = read_records(path)
-    key = lambda r: tuple(json.dumps(r.get(k)) for k in RECORD_KEY)
+    key = lambda r: tuple(json.dumps(r.get(k)) for k in (*RECORD_KEY, VERSION_FIELD))
     merged = {key(r): r for r in stored}
     merged.update({key(r): r for r in records})
     return write_json(path, sorted(merged.values(), key=_sort_key))

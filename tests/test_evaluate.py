@@ -109,6 +109,11 @@ def test_write_results_replaces_by_key(tmp_path):
     assert stored[1]["accuracy"] == pytest.approx(10 / 20)  # replaced
     assert stored[0] == first[0] and stored[2] == first[2]  # kept
     assert not list(tmp_path.glob("*.tmp"))
+    # a run on another mock generator's set is another measurement: kept beside, replaced only by its own version
+    write_results("pytorch", [dict(make_record("C2", 0), generator_version=4)], tmp_path)
+    write_results("pytorch", [dict(make_record("C2", 0, acc_hits=12), generator_version=4)], tmp_path)
+    versions = [(r["model"], r["seed"], r.get("generator_version")) for r in json.loads(path.read_text())]
+    assert versions == [("C1", 0, None), ("C2", 0, 4), ("C2", 0, None), ("C2", 1, None), ("C2", 10, None)]
     path.write_text("{not json")
     with pytest.raises(ValueError, match="pytorch.json"):
         write_results("pytorch", [make_record()], tmp_path)
