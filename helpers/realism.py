@@ -25,9 +25,20 @@ Both sides go through the same steps before they are compared:
    photutils segmentation: size in the frame (r50 / frame width), concentration, asymmetry,
    smoothness, Gini, M20, ellipticity. Failures are kept as NaN with ``flag`` -1; statmorph's own
    flag (0 good, 1 suspect, 2 bad, 4 catastrophic) is kept and only flags 0-1 enter the KS distances.
-3. **Sim-to-real** (:func:`sim_to_real`): C2 trained on a mock set alone, E|S0 against Sp (as GZ1
+3. **The discriminator** (:func:`discriminate`), a classifier two-sample test: C2 learns to tell the real
+   stamps from as many mock ones of each group, k-fold, so that every stamp is scored by a network that
+   never saw it; the AUC of those scores says how far the mock is from the real sky (0.5: no telling them
+   apart), overall and per group, and :func:`giveaways` shows the stamps it is surest about, with their
+   saliency.
+4. **Sim-to-real** (:func:`sim_to_real`): C2 trained on a mock set alone, E|S0 against Sp (as GZ1
    splits them), tested on the real ellipticals and spirals; mock and real alike through
-   ``data.normalise`` after the stretch.
+   ``data.normalise`` after the stretch. Beside it its ceiling (:func:`real_trained`): the same C2 trained
+   on real galaxies of the sample, k-fold, tested on the same galaxies, and the paired difference
+   (:func:`gap_to_ceiling`).
+
+The fold, AUC and paired-difference logic (:func:`stratified_folds`, :func:`cross_score`, :func:`auc`,
+:func:`auc_summary`, :func:`surest`, :func:`paired_difference`) are pure functions of labels and scores,
+for any mock with its own trainer.
 
 Groups: real GZ1 ``elliptical`` -> E|S0; ``spiral_cw``, ``spiral_acw``, ``edge_on`` -> Sp; ``merger``
 -> merger/Irr (``dont_know``, stars and artefacts, is left out). Mock E and S0 -> E|S0, Sp -> Sp,
@@ -69,6 +80,10 @@ BORDER = 8           # px of each edge where the sky is measured (as data.sky_si
 SIM_CLASSES = ("E|S0", "Sp")
 STATS_SEED = 7       # seed of the mock galaxies measured against the real ones (and calibrating the stretch)
 DISCRIMINATOR_SEED = 11   # seed of the mock galaxies the discriminator holds against the real ones
+# Mock galaxies of the larger sim-to-real training set: the mock costs nothing to draw, and 4,000 measured 3.7
+# points (paired 95 %: 2.1 to 5.3) above the 823 that match the real-trained ceiling's size; 10,000 no better than
+# 4,000 (+0.2, -0.8 to 1.2) at 2.5 times the cost (benchmarks/trials/sim_to_real_levers).
+N_MOCK = 4000
 # The real sample's galaxies stand about 2.5 times higher above their sky noise than the mock's drawn as
 # GZ1's galaxies at SDSS's depth: in the stretched frames the real ellipticals' median profile is 44 of
 # 255 at 0.7 R90, the mock's 21 (radial_profile; `make realism` prints both). The cause is not pinned
@@ -638,6 +653,15 @@ def _n_fit(n_seen: int) -> int:
     return n_seen - int(np.ceil(VAL_SHARE * n_seen))
 
 
+def mock_size_for(n_galaxies: int) -> int:
+    """The smallest mock set (the paper's proportions, :func:`_mock_set`) that holds ``n_galaxies`` E, S0 and Sp."""
+    from .classes import stratified_counts
+    n = n_galaxies
+    while n - stratified_counts(n)["Irr+Misc"] < n_galaxies:
+        n += 1
+    return n
+
+
 def _fit_c2(x: np.ndarray, y: np.ndarray, train_idx, prof, seed: int, progress: bool = False):
     """C2, two-way, trained on the items ``train_idx`` of the normalised stamps ``x`` and labels ``y``
     (``helpers.train.fit``), 15 % of them (stratified by label) held out for early stopping: (model, history)."""
@@ -822,6 +846,15 @@ def discriminate(real_x: np.ndarray, real_groups, mock_x: np.ndarray, mock_group
                     "input_size": prof.input_size}
 
 
+def stamp_statistics(images: np.ndarray) -> pd.DataFrame:
+    """Simple per-stamp statistics of stretched frames (0..255) that a discriminator could read: the sky
+    level over the sky noise and the share of the border pixels at 0 (how the sky is clipped), the sky
+    noise's autocorrelation at 1 px, the 99.5th-percentile pixel in sky sigmas (:func:`sky_stats`)."""
+    st = sky_stats(images).join(noise_acf(images, lags=(1,)))
+    return pd.DataFrame({"sky / noise": st["sky"] / st["noise"], "sky at 0": (data.border_pixels(images) == 0).mean(1),
+                         "noise ACF 1 px": st["acf1"], "peak": st["peak"]})
+
+
 def giveaways(detail: dict, n: int = 4) -> dict:
     """What gives the mock away, per group: the ``n`` mock stamps the discriminator is surest are mock and
     the ``n`` real ones it is surest are real (:func:`surest`), each with the saliency (integrated gradients
@@ -861,9 +894,11 @@ def main(argv=None) -> int:
                                              "sim-to-real C2 (writes results/realism.json, figures/mock_vs_real.png)")
     ap.add_argument("--sample", type=Path, default=data.DATA_DIR / "real_sdss_sample",
                     help="folder with labels.csv and images/ (a development reference, not part of the repository)")
-    ap.add_argument("--n-mock", type=int, default=3000, help="mock galaxies per sim-to-real training set")
-    ap.add_argument("--n-mock-ablation", type=int, default=None,
-                    help="mock galaxies per ablation training set (mock-without-<element>); default --n-mock")
+    ap.add_argument("--n-mock", default="matched",
+                    help="mock galaxies per sim-to-real training set: a number, or 'matched', the size whose E, S0 and "
+                         "Sp number as many as the real-trained ceiling's training galaxies (the fair comparison)")
+    ap.add_argument("--n-mock-large", type=int, default=N_MOCK,
+                    help="the full mock is also trained on this many mock galaxies (0: not)")
     ap.add_argument("--n-stats", type=int, default=200, help="mock galaxies per group for the statistics")
     ap.add_argument("--crop", type=int, default=CROP, help="central crop of the 423 px real cutouts (px)")
     ap.add_argument("--framing", choices=("gz1", "fixed"), default="gz1",
@@ -901,7 +936,7 @@ def main(argv=None) -> int:
               f"(make realism SAMPLE=PATH).")
         return 0
     if args.quick:
-        args.n_stats, args.n_mock, args.profile, args.no_ablation, args.seeds = 40, 600, "smoke", True, "0"
+        args.n_stats, args.n_mock_large, args.profile, args.no_ablation, args.seeds = 40, 600, "smoke", True, "0"
         args.n_real, args.folds = 60, 3
     import os
 
@@ -968,24 +1003,28 @@ def main(argv=None) -> int:
         stage("real-trained ceiling")
         names = args.train_sets.split(",") if args.train_sets else None
         variants = realism_variants(not args.no_ablation or names is not None, names)
-        print(f"\nsim-to-real: C2, E|S0 vs Sp, trained on {args.n_mock} mock galaxies ({args.profile} profile), "
-              f"tested on the {len(y_true)} real galaxies")
+        matched = mock_size_for(ceiling[0]["n_seen"])
+        n = matched if args.n_mock == "matched" else int(args.n_mock)
+        print(f"\nsim-to-real: C2, E|S0 vs Sp, trained on {n} mock galaxies ({matched} hold as many E, S0 and Sp as "
+              f"the ceiling's {ceiling[0]['n_seen']} real ones), the full mock also on {args.n_mock_large}; "
+              f"{args.profile} profile; tested on the {len(y_true)} real galaxies")
         for realism in variants:
             ablation = train_set_name(realism) not in ("mock", "naive")
-            n_mock = args.n_mock_ablation if ablation and args.n_mock_ablation else args.n_mock
-            for seed in seeds:
-                recs = sim_to_real(real, stretch, realism, n_mock, args.profile, seed, workers=workers,
-                                   progress=False, field_r90=field_r90, selection=selection,
-                                   noise_scale=args.noise_scale, adapt_k=0 if ablation or not args.adapt else args.folds)
-                for rec in recs:
-                    if n_mock != args.n_mock:
-                        rec["notes"] = (f"ablation on a smaller mock set ({n_mock} galaxies, against {args.n_mock} for "
-                                        f"mock and naive): compare it with the others at that size only roughly")
-                    print(f"  {rec['dataset']:<30} seed {seed}  balanced accuracy {rec['balanced_accuracy']:.3f} "
-                          f"[{rec['ci95'][0]:.3f}, {rec['ci95'][1]:.3f}]  AUC {rec['auc']:.3f}  (mock validation "
-                          f"{rec['mock_val_accuracy']:.3f}, {rec['epochs']} epochs, {rec['train_seconds']:.0f} s)", flush=True)
-                records += recs
-                evaluate.write_results("realism", records, args.results_dir)  # after each training: a long run can be cut short
+            large = train_set_name(realism) == "mock" and args.n_mock_large not in (0, n)
+            for n_mock in [n, args.n_mock_large] if large else [n]:
+                for seed in seeds:
+                    recs = sim_to_real(real, stretch, realism, n_mock, args.profile, seed, workers=workers,
+                                       progress=False, field_r90=field_r90, selection=selection,
+                                       noise_scale=args.noise_scale, adapt_k=0 if ablation or not args.adapt else args.folds)
+                    for rec in recs:
+                        if n_mock != n:  # one record per (training set, size)
+                            rec["dataset"] = f"{rec['dataset']}, {n_mock}"
+                        print(f"  {rec['dataset']:<30} seed {seed}  balanced accuracy {rec['balanced_accuracy']:.3f} "
+                              f"[{rec['ci95'][0]:.3f}, {rec['ci95'][1]:.3f}]  AUC {rec['auc']:.3f}  (mock validation "
+                              f"{rec['mock_val_accuracy']:.3f}, {rec['epochs']} epochs, {rec['train_seconds']:.0f} s)",
+                              flush=True)
+                    records += recs
+                    evaluate.write_results("realism", records, args.results_dir)  # a long run can be cut short
         sim = [r for r in records if r["scheme"] == "sim-to-real"]
         _print_summary(sim + ceiling)
         print("\nsim-to-real minus the real-trained ceiling, on the same real galaxies (paired bootstrap 95 %):")
@@ -1019,16 +1058,24 @@ def _discriminator(args, real, stretch, workers, field_r90, selection, seed: int
     print(f"\ndiscriminator: C2 tells {len(real)} real stamps from as many mock ones ({args.folds}-fold, "
           f"{args.profile} profile, seed {seed})")
     records, details = [], {}
+    real_stats = stamp_statistics(real.images)
     for realism in (mock.Realism(), mock.Realism.naive()):
         lin, groups, _, colours = mock_groups(counts, DISCRIMINATOR_SEED, realism, workers, field_r90, selection,
                                               args.noise_scale)
         name = train_set_name(realism)
-        rec, details[name] = discriminate(real_x, real.groups, data.normalise(stretch(lin, colours)), groups, name,
+        stamps = stretch(lin, colours)
+        rec, details[name] = discriminate(real_x, real.groups, data.normalise(stamps), groups, name,
                                           args.profile, seed, args.folds)
+        both = pd.concat([real_stats, stamp_statistics(stamps)], ignore_index=True)
+        is_mock, grp = details[name]["is_mock"], details[name]["groups"]
+        rec["statistic_auc"] = {g: {k: auc(is_mock[grp == g], both[k].to_numpy()[grp == g]) for k in both}
+                                for g in GROUPS if np.any(grp == g)}
         records.append(rec)
         print(f"  {name:<8} AUC {rec['auc']:.3f} [{rec['ci95'][0]:.3f}, {rec['ci95'][1]:.3f}] (folds sd "
               f"{rec['fold_sd']:.3f}); " + ", ".join(f"{g} {s['auc']:.3f} [{s['ci95'][0]:.3f}, {s['ci95'][1]:.3f}]"
                                                    for g, s in rec["groups"].items()), flush=True)
+        print("           one statistic alone (AUC; below 0.5: lower in the mock): " + "; ".join(
+            f"{g} " + ", ".join(f"{k} {v:.2f}" for k, v in a.items()) for g, a in rec["statistic_auc"].items()))
     shown = giveaways(details["mock"])
     n_real = len(real)
     records[0]["surest"] = {g: {"mock_index": [int(i) - n_real for i, m in zip(p["index"], p["is_mock"]) if m],
@@ -1040,9 +1087,9 @@ def _discriminator(args, real, stretch, workers, field_r90, selection, seed: int
 
 
 def _print_summary(records):
-    """Mean and spread over the training seeds, per training set."""
-    table = pd.DataFrame([{k: r[k] for k in ("train_set", "seed", "balanced_accuracy", "auc")} for r in records])
-    summary = table.groupby("train_set", sort=False).agg(
+    """Mean and spread over the training seeds, per training set and size."""
+    table = pd.DataFrame([{k: r[k] for k in ("dataset", "seed", "balanced_accuracy", "auc")} for r in records])
+    summary = table.groupby("dataset", sort=False).agg(
         seeds=("seed", "size"), balanced_accuracy=("balanced_accuracy", "mean"), ba_sd=("balanced_accuracy", "std"),
         auc=("auc", "mean"), auc_sd=("auc", "std"))
     print("\nsim-to-real, and its real-trained ceiling, over the seeds (mean, sd):")

@@ -182,15 +182,16 @@ def realism_rows(records: list[dict]) -> list[tuple[str, str, str, str]]:
                      "-", _seeds_value(ceiling),
                      f"{ceiling[0].get('k')}-fold cross-validation, {ceiling[0].get('n_seen')} real galaxies per "
                      f"training, `{ceiling[0].get('profile')}`, n_test = {ceiling[0].get('n_test', '?')}"))
-    gaps = {r.get("train_set"): r for r in records if r.get("scheme") == "sim-to-real-gap"}
-    for train_set, trained_on in (("mock", "the mock (every realism element on)"), ("naive", "the naive mock"),
-                                  ("mock+bn", "the mock, batch norm from unlabelled real stamps")):
-        runs = [r for r in records if r.get("scheme") == "sim-to-real" and r.get("train_set") == train_set]
-        if not runs:
-            continue
+    gaps = {r.get("dataset"): r for r in records if r.get("scheme") == "sim-to-real-gap"}
+    names = {"mock": "the mock (every realism element on)", "naive": "the naive mock",
+             "mock+bn": "the mock, batch norm from unlabelled real stamps", "naive+bn": "the naive mock, batch norm "
+             "from unlabelled real stamps"}
+    sim = [r for r in records if r.get("scheme") == "sim-to-real" and r.get("train_set") in names]
+    for train_set, dataset in dict.fromkeys((r["train_set"], r.get("dataset")) for r in sim):
+        runs = [r for r in sim if (r["train_set"], r.get("dataset")) == (train_set, dataset)]
         value = _seeds_value(runs)
-        if train_set in gaps:
-            g = gaps[train_set]
+        if dataset in gaps:
+            g = gaps[dataset]
             value += (f"; minus the ceiling {100 * g['difference']:+.1f} points "
                       f"[{100 * g['ci95'][0]:+.1f}, {100 * g['ci95'][1]:+.1f}]")
         gz1 = str(runs[0].get("framing", "")).startswith("gz1")
@@ -199,7 +200,7 @@ def realism_rows(records: list[dict]) -> list[tuple[str, str, str, str]]:
         cut = f", spirals of R90 >= {cut:g} seeing FWHM" if cut else ""
         drawn = {"gz1": f"drawn as GZ1's galaxies (r < 17.77{cut})", "nair-abraham": f"drawn as Nair & Abraham's (g < 16{cut})"}
         framing += f", {drawn[runs[0].get('selection', 'nair-abraham')]}"
-        rows.append((f"sim-to-real: C2 trained on {trained_on}, balanced accuracy on real E|S0 vs Sp", "-", value,
+        rows.append((f"sim-to-real: C2 trained on {names[train_set]}, balanced accuracy on real E|S0 vs Sp", "-", value,
                      f"{runs[0].get('n_mock', '?')} mock galaxies, `{runs[0].get('profile')}`, {framing}; "
                      f"real GZ1 reference sample (not shipped), n_test = {runs[0].get('n_test', '?')}"))
     return rows

@@ -395,3 +395,10 @@ def test_discriminator_figure_shows_each_auc_and_the_surest_stamps():
     assert "0.81" in texts and "0.93" in texts
     assert "mock: P 0.990" in titles and "real: P 0.990" in titles     # the real side shows P(real)
     plt.close(fig)
+
+
+def test_mock_size_for_holds_as_many_disk_and_elliptical_galaxies_as_asked():
+    from helpers.classes import stratified_counts
+    for wanted in (1, 100, 800, 1234):
+        n = realism.mock_size_for(wanted)
+        assert n - stratified_counts(n)["Irr+Misc"] >= wanted > n - 1 - stratified_counts(n - 1)["Irr+Misc"]
