@@ -81,8 +81,10 @@ test: unit nbval
 bench: setup
 	$(PY) benchmarks/bench.py
 
-# Mock against real: statmorph statistics per class and sim-to-real C2 on a reference sample of real
-# SDSS galaxies that is not part of the repository (a clear message and exit 0 where it is absent).
+# Mock against real on a reference sample of real SDSS galaxies that is not part of the repository (a clear
+# message and exit 0 where it is absent): statmorph statistics per class, a discriminator (C2 telling real
+# from mock, k-fold AUC), sim-to-real C2 beside the same C2 trained on real galaxies. REALISM_ARGS="--quick"
+# runs it small (minutes); on cores shared with other jobs TORCH_NUM_THREADS=1 can be far faster.
 SAMPLE ?= ../shared/reference/real_sdss_sample
 REALISM_ARGS ?=
 realism: setup
