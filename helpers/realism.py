@@ -1038,6 +1038,62 @@ def main(argv=None) -> int:
     return 0
 
 
+def what_is_missing(records: list[dict]) -> str:
+    """Markdown for notebook 01, every number read from ``records`` (results/realism.json): how the mock's
+    sky and shapes measure against the real galaxies, which statistics differ most, where the sample is too
+    small to verify the target, and how far sim-to-real is from its ceiling and from the naive mock."""
+    stats = next((r for r in records if r["scheme"] == "statistics"), None)
+    runs = lambda name: [r for r in records if r["scheme"] == "sim-to-real" and r["dataset"] == name]
+    ba = lambda rs: np.array([r["balanced_accuracy"] for r in rs])
+    out = []
+    if stats:
+        sky, ks, med = stats["sky"], stats["ks"], stats["median"]
+        acf = ", ".join(f"{g} {sky[f'mock/{g}']['acf1']:.2f} against {sky[f'real/{g}']['acf1']:.2f}" for g in GROUPS
+                        if f"mock/{g}" in sky and "acf1" in sky[f"mock/{g}"])
+        shape = stats["shape_statistics"]
+        below = {g: sum(ks[f"{g}/{s}"] < KS_TARGET for s in shape) for g in GROUPS}
+        out.append(f"The sky noise is correlated between neighbouring pixels as the real (mock against real: {acf}). "
+                   f"{sum(below.values())} of the {len(shape) * len(GROUPS)} shape statistics are within the target KS "
+                   f"distance of {KS_TARGET} (" + ", ".join(f"{g} {n} of {len(shape)}" for g, n in below.items()) + ").")
+        if "radial_profile" in stats:
+            rp = stats["radial_profile"]
+            diff = {g: np.subtract(rp[f"mock/{g}"], rp[f"real/{g}"]) for g in SIM_CLASSES}
+            out.append("The median radial profiles differ by at most " + " and ".join(
+                f"{np.max(np.abs(d)):.0f} of 255 for {g} ({'fainter' if d[np.argmax(np.abs(d))] < 0 else 'brighter'} "
+                f"in the mock there)" for g, d in diff.items()) + ".")
+        worst = []
+        for g in GROUPS:
+            s = max(shape, key=lambda s: ks[f"{g}/{s}"])
+            worst.append(f"{g} {s} ({med[f'mock/{g}/{s}']:.2f} in the mock against {med[f'real/{g}/{s}']:.2f}, "
+                         f"KS {ks[f'{g}/{s}']:.2f})")
+        out.append("The largest distance per group: " + "; ".join(worst) + ".")
+        odds = stats.get("ks_perfect_mock", {})
+        thin = [g for g, o in odds.items() if o["all_below"] < 0.5]
+        if thin:
+            out.append(f"A mock that *is* the real sky would keep every shape distance below {KS_TARGET} for "
+                       + ", ".join(f"the {stats['n_real'][g]} real {g} in {100 * odds[g]['all_below']:.0f} %" for g in thin)
+                       + " of draws only: there the target cannot be verified on this sample.")
+    mock_runs, ceiling = runs("mock"), [r for r in records if r["scheme"] == "real-trained"]
+    if mock_runs:
+        recall = lambda k: [r["confusion_normalised"][k][k] for r in mock_runs]
+        text = (f"Trained on the mock alone, C2 reaches {100 * ba(mock_runs).mean():.1f} % balanced accuracy on the real "
+                f"galaxies over {len(mock_runs)} seeds ({100 * ba(mock_runs).min():.1f} to {100 * ba(mock_runs).max():.1f} %); "
+                f"it recognises {100 * min(recall(0)):.0f}-{100 * max(recall(0)):.0f} % of the real ellipticals and "
+                f"{100 * min(recall(1)):.0f}-{100 * max(recall(1)):.0f} % of the real spirals")
+        if ceiling:
+            text += f", where the same C2 trained on real galaxies reaches {100 * ba(ceiling).mean():.1f} %"
+        out.append(text + ".")
+        naive = runs("naive")
+        if naive:
+            d = 100 * (ba(mock_runs).mean() - ba(naive).mean())
+            half = 100 * 1.96 * np.sqrt(0.25 / mock_runs[0]["n_test"])   # one run's sampling error at 50 %
+            out.append(f"The naive mock (every sky element off, the same selection and image chain) reaches "
+                       f"{100 * ba(naive).mean():.1f} %: {d:+.1f} points for the realism elements, "
+                       + ("within" if abs(d) < half else "beyond") + f" one run's sampling error of about {half:.1f} points "
+                       f"on {mock_runs[0]['n_test']} galaxies.")
+    return " ".join(out) or "No statistics or sim-to-real in `results/realism.json` yet: run `make realism`."
+
+
 def _stages(t0: float):
     """A function that prints how long each stage took (and the time since ``t0``)."""
     last = [t0]

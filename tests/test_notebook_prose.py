@@ -59,6 +59,12 @@ ALLOWED = {
         "1.8": "two experts' T-type rms difference (Naim et al. 1995)",
         "2.3": "Naim et al. 1995's largest pairwise rms difference",
         "831": "galaxies classified by Naim et al. (1995)'s six experts",
+        "195": "realism.CROP: the central crop of the real cutouts (px)", "423": "the real cutouts' size (px)",
+        "0.024": "realism.GZ1_R90_PER_PX: GZ1's cutout scale", "4.68": "the crop's span in R90, 195 x 0.024",
+        "17.77": "the SDSS main sample's r limit", "0.25": "GZ1's redshift limit",
+        "1.5": "mock.GZ1: the mergers' least separation (seeing FWHM)", "75": "GZ1's JPEG quality",
+        "50": "realism.Stretch: the frame JPEG's quality", "255": "8-bit pixel values",
+        "0.4": "realism.NOISE_SCALE: the comparison's sky noise scale",
     },
     "02_pytorch_3way_4way": {
         "2,393,412": "C2's parameter count at 100x100 without batch norm, as the paper's layer list implies",
