@@ -33,7 +33,7 @@ import h5py
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import data, mock
+from . import data, mock, realism
 from .classes import stratified_counts
 from .train import Profile
 
@@ -49,6 +49,10 @@ SHAPE = (STAMP, STAMP, 3)
 BANDS_RGB = ("i", "r", "g")
 G_CHANNEL = BANDS_RGB.index("g")  # 2: g is the blue channel (the earlier reproduction read red)
 MOCK_SEED = 42
+# The mock Galaxy10's own recipe (framing, colours, the JPEG chain), bumped whenever a change makes other
+# images; written as the attribute ``mock_version`` beside mock.GENERATOR_VERSION, and ensure_mock
+# rebuilds a cached file made by another version of either.
+MOCK_VERSION = 2
 
 # Profiles of notebook 04. The CPU profiles resample the 64 px view to 40 px (factor 1.6, by
 # area): the smallest size at which C2's layers still leave a feature map (34 px is the minimum).
@@ -148,10 +152,17 @@ def load_real(path=None) -> tuple[np.ndarray, np.ndarray]:
 
 # ----------------------------------------------------------------------------- mock Galaxy10
 
-SKY_MAG = {"g": 21.9, "r": 20.9, "i": 20.2}           # mag / arcsec^2, SDSS dark sky
-PSF_SCALE = {"g": 1.0, "r": 0.93, "i": 0.88}          # seeing improves to the red
-RGB_WEIGHTS = (1.0, 1.45, 2.5)                        # i, r, g scalings before the Lupton stretch
-LUPTON = {"stretch": 0.9, "Q": 6.0}                   # asinh stretch (Lupton et al. 2004)
+# Galaxy Zoo 2's galaxies (the SDSS main sample, r < 17.0: g about 0.7 mag fainter for these colours,
+# nearly all at z < 0.25): the flux limit sets how far away, so how small and how far above their sky.
+GZ2 = mock.Selection("gz2", 17.7, (0.01, 0.25), spiral_min_r90_fwhm=5.0)
+# Galaxy Zoo 2 cutouts: 424 px at 0.02 Petrosian R90 per px, of which Galaxy10 keeps the central 207 px.
+GZ2_GRID = 207
+FIELD_R90 = 0.02 * GZ2_GRID
+# The SDSS colour JPEG (realism.Stretch: the Lupton et al. 2004 composite of g, r, i, the frame JPEG,
+# the cutout service's resampling to the 207 px grid and Galaxy Zoo's JPEG), then Galaxy10's 3x
+# bilinear downscale.
+STRETCH = realism.Stretch(sky=(2.0, 3.0, 1.5), soften=3.0, q=8.0, colour_zero=0.6, jpeg_quality=75, jpeg_grid=GZ2_GRID,
+                          frame_jpeg=50)
 
 
 G10_RECIPES = {
@@ -174,14 +185,18 @@ def _incline(p: dict, rng, lo: float, hi: float, cls: str) -> None:
     p["dust_strength"] = (rng.uniform(0.2, 0.8) * (1.0 if cls == "Sp" else 0.3)) if p["inclination_deg"] > 65 else 0.0
 
 
-def draw_g10_parameters(rng: np.random.Generator, g10: int, realism=mock.Realism()) -> dict:
+def draw_g10_parameters(rng: np.random.Generator, g10: int, realism=mock.Realism(),
+                        selection: mock.Selection = GZ2) -> dict:
     """Parameters of a galaxy of Galaxy10 class ``g10``: mock.draw_parameters of the physical class
-    behind it, then the morphology the class name describes (inclination, shape, arms)."""
+    behind it (a galaxy of ``selection``), then the morphology the class name describes (inclination,
+    shape, arms). Its T-type is Galaxy Zoo 2's votes' (no catalogue scatter): ``ttype`` and
+    ``ttype_true`` alike."""
     u = rng.random()
     base = {0: "S0" if u < 0.7 else "Sp", 1: "E" if u < 0.9 else "S0", 2: "E" if u < 0.75 else "S0",
             3: "S0" if u < 0.7 else "E", 4: "S0" if u < 0.5 else "Sp", 5: "Sp", 6: "Sp",
             7: "Sp", 8: "Sp", 9: "Sp"}[g10]
-    p = mock.draw_parameters(rng, base, realism)
+    p = mock.draw_parameters(rng, base, realism, selection)
+    p["ttype"] = p["ttype_true"] = p.get("ttype_true", p["ttype"])  # the drawn type, without catalogue scatter
     p["merger"] = 0
     if g10 == 0:
         _incline(p, rng, 0, 55, base)
@@ -197,7 +212,7 @@ def draw_g10_parameters(rng: np.random.Generator, g10: int, realism=mock.Realism
         p["bulge_fraction"] = float(rng.uniform(0.25, 0.6))
         p["bulge_q"] = float(rng.uniform(0.8, 1.0) if g10 == 4 else rng.uniform(0.55, 0.75))
     elif g10 == 6:
-        p["ttype"] = int(rng.integers(6, 10))
+        p["ttype"] = p["ttype_true"] = int(rng.integers(6, 10))
         _incline(p, rng, 84, 90, base)
         p["bulge_fraction"] = float(rng.uniform(0.0, 0.04))
     else:  # 7, 8, 9: face-on spirals, arm pitch by class
@@ -208,84 +223,37 @@ def draw_g10_parameters(rng: np.random.Generator, g10: int, realism=mock.Realism
         p["n_arms"] = p["n_arms"] or 2
         p["arm_sharpness"] = p["arm_sharpness"] or 2.0
     p["bulge_n"] = float(mock.SERSIC_N[np.argmin(abs(mock.SERSIC_N - p["bulge_n"]))])
-    # Galaxy Zoo 2 framing: 207 px of 0.02 R90 binned 3x, so the 69 px frame is 4.14 R90 wide.
-    r90 = p["r_half_arcsec"] * (2.3 + 0.7 * p["bulge_fraction"])  # R90/R50: 2.3 (disk) to 3.0 (de Vaucouleurs)
-    p["pixel_scale_arcsec"] = 4.14 * r90 / STAMP
-    p["offset_x_px"], p["offset_y_px"] = np.clip(rng.normal(0, 0.8, 2), -4, 4)  # GZ2 cutouts are centred
+    # Galaxy Zoo 2 framing: the 69 px frame is FIELD_R90 Petrosian R90 (as SDSS measures it) wide.
+    p["pixel_scale_arcsec"] = FIELD_R90 * mock.petrosian_radii(p)[1] / STAMP
+    p["offset_x_px"], p["offset_y_px"] = np.clip(rng.normal(0, 0.3, 2), -1, 1)  # SDSS px; GZ2 cutouts are centred
     return p
 
 
-def render_colour(p: dict, rng: np.random.Generator, realism=mock.Realism()) -> np.ndarray:
-    """One galaxy in g, r, i: (3, 69, 69) sky-subtracted flux per pixel (nanomaggies), order g, r, i.
-
-    Bulge, smooth disk (arms, bar, dust) and star-forming knots are drawn once each with
-    ``helpers.mock``'s functions and summed per band with their own colours; neighbours and stars get
-    a colour each; then per band a Moffat PSF, the 2x2 pixel response and sky + Poisson noise.
-    """
-    scale = p["pixel_scale_arcsec"]
-    n, s = STAMP * mock.OVERSAMPLE, scale / mock.OVERSAMPLE
-    flux = 10 ** (-0.4 * (p["g_mag"] - 22.5))
-    dx, dy = p["offset_x_px"] * scale, p["offset_y_px"] * scale
-    bt = p["bulge_fraction"]
-    bulge_hlr, disk_hlr = mock.half_light_radii(p)
-    parts = []  # (image of unit g flux, g flux, colour)
-    if bt > 0:
-        bulge = galsim.Sersic(p["bulge_n"], half_light_radius=bulge_hlr, flux=1.0)
-        bulge = bulge.shear(q=p["bulge_q"], beta=p["position_angle_deg"] * galsim.degrees).shift(dx, dy)
-        parts.append((mock._draw(bulge, n, s), bt * flux, mock.COLOURS["old"]))
-    if bt < 1:
-        disk_colour = mock.disk_colour(p["ttype"])
-        disk_seed = int(rng.integers(2**63))
-        kf = p["knot_fraction"]
-        disk_args = ((1 - bt) * flux, disk_hlr, n, s, dx, dy)
-        smooth = mock._disk_light(np.random.default_rng(disk_seed), dict(p, knot_fraction=0.0), 1.0, *disk_args[1:])[0]
-        parts.append((smooth, (1 - bt) * flux * (1 - kf), disk_colour))
-        if kf > 0:  # the same disk with knots (same random stream), minus its smooth part: the knots
-            full = mock._disk_light(np.random.default_rng(disk_seed), p, 1.0, *disk_args[1:])[0]
-            knots = np.clip((full - (1 - kf) * smooth) / kf, 0, None)
-            parts.append((knots, (1 - bt) * flux * kf, mock.COLOURS["knots"]))
-    if realism.neighbours:
-        neighbour_colour = (rng.uniform(0.3, 1.0), rng.uniform(0.15, 0.45))
-        parts.append((mock._neighbours(rng, p, n, s), 1.0, neighbour_colour))
-    stars = []
-    if realism.stars:
-        for _ in range(rng.poisson(0.5)):
-            mag = 22.5 - 2.5 * np.log10(rng.pareto(0.8) * 2 + 1) - rng.uniform(0, 3)
-            stars.append((rng.integers(0, n, 2), 10 ** (-0.4 * (mag - 22.5)),
-                          (rng.uniform(0.3, 1.4), rng.uniform(0.1, 0.6))))
-    out = np.empty((3, STAMP, STAMP), dtype=np.float32)
-    for b, band in enumerate(("g", "r", "i")):
-        img = sum(im * f * mock.band_factor(c, band) for im, f, c in parts)
-        for (yx, f, c) in stars:  # point sources: the PSF makes them stars
-            img[yx[0], yx[1]] += f * mock.band_factor(c, band)
-        fwhm = p["psf_fwhm_arcsec"] * PSF_SCALE[band]
-        k = int(min(n - 1, max(21, 2 * int(3 * fwhm / s) + 1)))
-        kernel = mock._draw(galsim.Moffat(beta=3.0, fwhm=fwhm), k, s)
-        img = mock._fft_convolve(img, kernel / kernel.sum())
-        img = img.reshape(STAMP, 2, STAMP, 2).sum(axis=(1, 3))
-        sky_e = 10 ** (-0.4 * (SKY_MAG[band] + rng.normal(0, 0.2) - 22.5)) * scale ** 2 * mock.E_PER_NMGY
-        gimg = galsim.ImageF(np.ascontiguousarray(np.clip(img, 0, None) * mock.E_PER_NMGY, dtype=np.float32))
-        gimg.addNoise(galsim.CCDNoise(galsim.BaseDeviate(int(rng.integers(1, 2**31 - 1))), sky_level=sky_e,
-                                      gain=1.0, read_noise=5.0))
-        out[b] = gimg.array / mock.E_PER_NMGY
-    return out
+def render_gri(p: dict, rng: np.random.Generator, realism=mock.Realism()) -> np.ndarray:
+    """The galaxy ``p`` in g, r, i at SDSS's 0.396"/px, in a field ``FIELD_R90`` Petrosian R90 across:
+    (3, n, n) sky-subtracted nanomaggies, with ``helpers.mock``'s scene (bulge, disk with its arms,
+    knots, bars and dust, neighbours, PSF, stars), its noise and its colours (``mock.gri_bands``)."""
+    stamp = mock.gz_stamp(p, FIELD_R90)
+    parts = {}
+    scene = mock._scene(p, rng, realism, stamp, parts)
+    g = mock._observe(scene, p, rng, realism, stamp)
+    return mock.gri_bands(g, scene, parts, p, rng)
 
 
-def to_rgb(gri: np.ndarray, scale_arcsec: float) -> np.ndarray:
-    """(3, H, W) g, r, i flux -> (H, W, 3) uint8 RGB = (i, r, g), SDSS-JPEG style (Lupton et al. 2004
-    asinh colour stretch on surface brightness, so a frame's pixel scale does not change its look)."""
-    from astropy.visualization import make_lupton_rgb
-    sb = gri * (mock.PIXEL_SCALE / scale_arcsec) ** 2  # flux per native SDSS pixel area
-    g, r, i = sb
-    wi, wr, wg = RGB_WEIGHTS
-    return make_lupton_rgb(i * wi, r * wr, g * wg, minimum=0.0, **LUPTON)
+def to_rgb(gri: np.ndarray, sigma: float, stretch: realism.Stretch = STRETCH) -> np.ndarray:
+    """(3, n, n) g, r, i flux (sky at 0, g-band sky noise ``sigma``) -> (69, 69, 3) uint8 RGB = (i, r, g),
+    as Galaxy10 made its images: the SDSS colour JPEG through ``stretch`` on the cutout's grid, then
+    the 3x bilinear downscale."""
+    from PIL import Image
+    big = stretch.jpegs(stretch.composite(gri, sigma=sigma))
+    return np.asarray(Image.fromarray(big, mode="RGB").resize((STAMP, STAMP), Image.Resampling.BILINEAR))
 
 
 def mock_galaxy(seed: int, index: int, g10: int, realism=mock.Realism()) -> tuple[np.ndarray, dict]:
     """Galaxy ``index`` of the mock Galaxy10 made with ``seed``: ((69, 69, 3) uint8 RGB, parameters)."""
     rng = np.random.default_rng([seed, index, 10])
     p = draw_g10_parameters(rng, g10, realism)
-    return to_rgb(render_colour(p, rng, realism), p["pixel_scale_arcsec"]), p
+    return to_rgb(render_gri(p, rng, realism), p["sky_sigma_nmgy"]), p
 
 
 META_DTYPE = np.dtype(mock.META_DTYPE.descr + [("pixel_scale_arcsec", "f4")])
@@ -323,10 +291,11 @@ def mock_path(n: int, seed: int = MOCK_SEED) -> Path:
     return data.DATA_DIR / "processed" / f"galaxy10_mock_n{n}_seed{seed}.h5"
 
 
-def build_mock(path, n: int, seed: int = MOCK_SEED, workers: int | None = None, chunk: int = 32,
-               progress: bool = True) -> Path:
-    """Render an n-galaxy mock Galaxy10 in parallel (spawned workers) and write it atomically."""
-    labels = mock_labels(n, seed)
+def render(seed: int, labels, workers: int | None = None, chunk: int = 32, progress: bool = True,
+           desc: str = "mock Galaxy10") -> tuple[np.ndarray, np.ndarray]:
+    """Galaxies 0..n-1 of the mock ``seed`` with Galaxy10 classes ``labels``, rendered in parallel
+    (spawned workers): (images uint8 (n, 69, 69, 3), meta)."""
+    n = len(labels)
     workers = workers or os.cpu_count() or 1
     jobs = [(seed, np.arange(s, min(s + chunk, n)), labels[s:s + chunk]) for s in range(0, n, chunk)]
     images = np.empty((n, *SHAPE), dtype=np.uint8)
@@ -334,12 +303,20 @@ def build_mock(path, n: int, seed: int = MOCK_SEED, workers: int | None = None, 
     t0 = time.perf_counter()
     pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                 initializer=mock._one_thread) if workers > 1 else mock._Serial())
-    with pool, tqdm(total=n, desc=f"mock Galaxy10 ({workers} proc)", unit="gal", disable=not progress) as bar:
+    with pool, tqdm(total=n, desc=f"{desc} ({workers} proc)", unit="gal", disable=not progress) as bar:
         for (_, idx, _), (im, me) in zip(jobs, pool.map(_render_chunk, jobs)):
             images[idx], meta[idx] = im, me
             bar.update(len(idx))
     if progress:
         print(f"rendered {n} mock Galaxy10 galaxies in {time.perf_counter() - t0:.0f} s")
+    return images, meta
+
+
+def build_mock(path, n: int, seed: int = MOCK_SEED, workers: int | None = None, chunk: int = 32,
+               progress: bool = True) -> Path:
+    """Render an n-galaxy mock Galaxy10 in parallel (spawned workers) and write it atomically."""
+    labels = mock_labels(n, seed)
+    images, meta = render(seed, labels, workers, chunk, progress)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -350,8 +327,8 @@ def build_mock(path, n: int, seed: int = MOCK_SEED, workers: int | None = None, 
             f.create_dataset("split", data=split(labels, seed))
             f.create_dataset("meta", data=meta)
             f.attrs.update(source="mock Galaxy10 (GalSim, helpers/galaxy10.py)", seed=seed, n=n,
-                           rgb="i, r, g", lupton=str(LUPTON), rgb_weights=str(RGB_WEIGHTS),
-                           generator_version=mock.GENERATOR_VERSION)
+                           rgb="i, r, g", stretch=str(STRETCH), selection=str(GZ2),
+                           generator_version=mock.GENERATOR_VERSION, mock_version=MOCK_VERSION)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -360,15 +337,18 @@ def build_mock(path, n: int, seed: int = MOCK_SEED, workers: int | None = None, 
 
 
 def ensure_mock(n: int, seed: int = MOCK_SEED, progress: bool = True) -> Path:
-    """The cached mock of n galaxies, built on first use (rebuilt if unreadable or from another generator)."""
+    """The cached mock of n galaxies, built on first use (rebuilt if unreadable, or made by another
+    version of the generator or of the mock Galaxy10's recipe)."""
     path = mock_path(n, seed)
     try:
         _, y, extras = read(path, expected_sha256=None)
-        version = extras["attrs"].get("generator_version")
-        if len(y) == n and extras["attrs"].get("seed") == seed and version == mock.GENERATOR_VERSION:
+        attrs = extras["attrs"]
+        got = (len(y), attrs.get("seed"), attrs.get("generator_version"), attrs.get("mock_version"))
+        wanted = (n, seed, mock.GENERATOR_VERSION, MOCK_VERSION)
+        if got == wanted:
             return path
-        print(f"{path}: {len(y)} galaxies, seed {extras['attrs'].get('seed')}, mock generator version {version}; "
-              f"wanted {n}, seed {seed}, version {mock.GENERATOR_VERSION}: rebuilding")
+        print(f"{path}: {got[0]} galaxies, seed {got[1]}, generator version {got[2]}, mock Galaxy10 version {got[3]}; "
+              f"wanted {n}, seed {seed}, versions {wanted[2]} and {wanted[3]}: rebuilding")
     except Galaxy10FileError as e:
         if path.exists():
             print(f"{e}; rebuilding")
@@ -481,14 +461,15 @@ def with_weights(prof: Profile, mode: str) -> Profile:
 # ----------------------------------------------------------------------------- one experiment
 
 def experiment(framework: str, model_name: str, x: np.ndarray, y: np.ndarray, split_codes: np.ndarray,
-               n_classes: int, prof: Profile, strategy: str, seed: int) -> dict:
+               n_classes: int, prof: Profile, strategy: str, seed: int, extra: np.ndarray | None = None) -> dict:
     """Train one network on the training galaxies (rebalanced by ``strategy``), early-stopped on the
     validation galaxies, and predict the test galaxies (centre view). Early stopping watches the
     class-balanced validation loss for every strategy (in PyTorch, ``train.fit`` weighs it as the
     training loss: balanced with 'class-weights', the strategy the frameworks are compared on).
 
     ``x``: pixels (N, 69, 69, C) from :func:`channels`; ``y``: labels 0..k-1; ``framework``:
-    'keras' or 'torch'. Returns test labels and predictions, the history and the training set size.
+    'keras' or 'torch'. Returns test labels and predictions, the history and the training set size;
+    with ``extra`` (more images, as ``x``) also their class probabilities, ``proba_extra``.
     """
     tr, va, te = (split_codes == k for k in range(3))
     idx, weights = rebalance(y[tr], strategy, seed)
@@ -505,14 +486,17 @@ def experiment(framework: str, model_name: str, x: np.ndarray, y: np.ndarray, sp
         models_keras.seed_everything(seed)
         model = models_keras.build_model(model_name, n_classes, prof.input_size, channels_in)
         hist = models_keras.fit(model, batch, x_tr, y_tr, x[va], y[va], p, seed, balanced_validation=True)
-        proba = models_keras.predict_proba(model, batch, x[te], prof.input_size)
+        predict = lambda images: models_keras.predict_proba(model, batch, images, prof.input_size)
     elif framework == "torch":
         from . import evaluate, models_torch, train
         train.seed_everything(seed)
         model = models_torch.build_model(model_name, n_classes, prof.input_size, channels=channels_in)
         hist = train.fit(model, x_tr, y_tr, x[va], y[va], p, seed, progress=False, batch_fn=torch_batch)
-        proba = evaluate.predict_proba(model, x[te], prof.input_size, batch_fn=torch_batch)
+        predict = lambda images: evaluate.predict_proba(model, images, prof.input_size, batch_fn=torch_batch)
     else:
         raise ValueError(f"unknown framework {framework!r}: use 'keras' or 'torch'")
-    return {"y_test": y[te], "pred": proba.argmax(1), "history": hist, "n_train": len(idx),
-            "n_train_galaxies": int(len(np.unique(idx)))}
+    out = {"y_test": y[te], "pred": predict(x[te]).argmax(1), "history": hist, "n_train": len(idx),
+           "n_train_galaxies": int(len(np.unique(idx)))}
+    if extra is not None:
+        out["proba_extra"] = predict(extra)
+    return out
