@@ -236,6 +236,63 @@ def mock_vs_real(real_images, real_groups, mock_images, mock_groups, real_stats,
     return fig
 
 
+def discriminator(records: dict, shown: dict, target: float = 0.7):
+    """The classifier two-sample test. Top: its AUC (real against mock), overall and per group, for each
+    mock of ``records`` ({name: discriminator record}): the pooled out-of-fold AUC with its bootstrap 95 %
+    interval, each fold's AUC as a dot. Below, per group of ``shown`` (realism.giveaways): the mock stamps
+    the discriminator is surest are mock and the real ones it is surest are real, as the network sees them,
+    each above its integrated-gradients saliency for the call it made."""
+    groups = list(shown)
+    n = max(len(p["index"]) for p in shown.values())
+    fig = plt.figure(figsize=(1.45 * n + 1.0, 3.0 + 3.1 * len(groups)))
+    top, *rows = fig.subfigures(1 + len(groups), 1, height_ratios=[3.0] + [3.1] * len(groups))
+    ax = top.subplots()
+    first = next(iter(records.values()))
+    labels = ["all", *first["groups"]]
+    for k, (name, rec) in enumerate(records.items()):
+        for j, g in enumerate(labels):
+            s = rec if g == "all" else rec["groups"].get(g)
+            if s is None:
+                continue
+            x = j + (k - (len(records) - 1) / 2) * 0.25
+            ax.errorbar(x, s["auc"], yerr=[[s["auc"] - s["ci95"][0]], [s["ci95"][1] - s["auc"]]], fmt="o", ms=6,
+                        color=f"C{k}", capsize=3, label=f"{name} mock" if j == 0 else None)
+            folds = [a for a in s["folds"] if a is not None]
+            ax.plot(np.full(len(folds), x + 0.07), folds, ".", color=f"C{k}", alpha=0.5, ms=4)
+            ax.annotate(f"{s['auc']:.2f}", (x - 0.06, s["auc"]), ha="right", va="center", fontsize=8, color=f"C{k}")
+    ax.axhline(0.5, color="0.4", lw=1, ls=":")
+    ax.axhline(target, color="C3", lw=1, ls="--")
+    ax.text(len(labels) - 0.45, 0.5, "cannot be told apart ", va="bottom", ha="right", fontsize=8, color="0.4")
+    ax.text(len(labels) - 0.45, target, f"target {target} ", va="bottom", ha="right", fontsize=8, color="C3")
+    real_n = [first["n_real"]] + [first["groups"][g]["n_negative"] for g in labels[1:]]
+    ax.set_xticks(range(len(labels)), [f"{g}\n({m} real)" for g, m in zip(labels, real_n)])
+    ax.set_xlim(-0.6, len(labels) - 0.4)
+    ax.set_ylim(min(0.4, ax.get_ylim()[0]), 1.02)
+    ax.set_ylabel("AUC, real vs mock")
+    ax.legend(fontsize=8, loc="lower left", frameon=False)
+    ax.set_title(f"Can C2 tell the mock from the real sky? Out-of-fold AUC ({first['k']} folds; bars: bootstrap "
+                 f"95 %, dots: each fold)", fontsize=10)
+    for g, sub in zip(groups, rows):
+        p = shown[g]
+        n_mock = int(np.sum(p["is_mock"]))
+        axes = sub.subplots(2, n, squeeze=False, gridspec_kw={"hspace": 0.08, "wspace": 0.06})
+        for a in axes.ravel():
+            a.axis("off")
+        for j in range(len(p["index"])):
+            mock_side = bool(p["is_mock"][j])
+            col = j if mock_side else n - (len(p["index"]) - n_mock) + (j - n_mock)
+            sure = p["score"][j] if mock_side else 1 - p["score"][j]
+            show_stamp(axes[0, col], p["stamps"][j], f"{'mock' if mock_side else 'real'}: P {sure:.3f}", fontsize=8)
+            m = p["integrated_gradients"][j]
+            lim = max(np.percentile(np.abs(m), 99.5), 1e-9)
+            axes[1, col].imshow(m, cmap="RdBu_r", origin="lower", vmin=-lim, vmax=lim, interpolation="nearest")
+            axes[0, col].axis("on")
+        sub.suptitle(f"{g}: the {n_mock} mock stamps it is surest are mock (left), the {len(p['index']) - n_mock} "
+                     f"real ones surest real (right);\nbelow each, integrated gradients (red: for that call, blue: "
+                     f"against)", fontsize=9)
+    return fig
+
+
 # ----------------------------------------------------------------------------- binary and hierarchical (notebook 03)
 
 def pairwise_matrix(matrix, classes, title: str, value_label: str = "balanced accuracy",

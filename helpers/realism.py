@@ -68,6 +68,7 @@ GZ1_R90_PER_PX = 0.024   # GZ1 cutouts: 0.024 petroR90 per px, so the 423 px cut
 BORDER = 8           # px of each edge where the sky is measured (as data.sky_sigma)
 SIM_CLASSES = ("E|S0", "Sp")
 STATS_SEED = 7       # seed of the mock galaxies measured against the real ones (and calibrating the stretch)
+DISCRIMINATOR_SEED = 11   # seed of the mock galaxies the discriminator holds against the real ones
 # The real sample's galaxies stand about 2.5 times higher above their sky noise than the mock's drawn as
 # GZ1's galaxies at SDSS's depth: in the stretched frames the real ellipticals' median profile is 44 of
 # 255 at 0.7 R90, the mock's 21 (radial_profile; `make realism` prints both). The cause is not pinned
@@ -90,6 +91,11 @@ class RealSample:
 
     def __len__(self) -> int:
         return len(self.groups)
+
+    def first(self, n_per_group: int) -> "RealSample":
+        """The first ``n_per_group`` galaxies of each group (in the sample's order)."""
+        keep = np.sort(np.concatenate([np.nonzero(self.groups == g)[0][:n_per_group] for g in GROUPS]))
+        return RealSample(self.images[keep], self.groups[keep], self.objid[keep], self.gz1_name[keep], self.crop)
 
 
 def blue_channel(path) -> np.ndarray:
@@ -477,15 +483,113 @@ def _pool(workers: int):
     return mock._Serial()
 
 
-def mock_groups(n_per_group: int, seed: int = STATS_SEED, realism: mock.Realism = mock.Realism(), workers: int = 1,
-                field_r90: float | None = None, selection: mock.Selection = mock.NAIR_ABRAHAM,
+def mock_groups(n_per_group: int | dict, seed: int = STATS_SEED, realism: mock.Realism = mock.Realism(),
+                workers: int = 1, field_r90: float | None = None, selection: mock.Selection = mock.NAIR_ABRAHAM,
                 noise_scale: float = 1.0):
-    """``n_per_group`` mock galaxies of each group (E|S0 split as the paper's E:S0), linear stamps
-    (framed as :func:`render_galaxies`). Returns (images, groups, classes, g - i colours)."""
-    n_e = round(n_per_group * 2723 / (2723 + 3215))
-    classes = ["E"] * n_e + ["S0"] * (n_per_group - n_e) + ["Sp"] * n_per_group + ["Irr+Misc"] * n_per_group
+    """``n_per_group`` mock galaxies of each group (or {group: number}; E|S0 split as the paper's E:S0),
+    linear stamps (framed as :func:`render_galaxies`). Returns (images, groups, classes, g - i colours)."""
+    n = n_per_group if isinstance(n_per_group, dict) else dict.fromkeys(GROUPS, n_per_group)
+    n_es0, n_sp, n_irr = (n.get(g, 0) for g in GROUPS)
+    n_e = round(n_es0 * 2723 / (2723 + 3215))
+    classes = ["E"] * n_e + ["S0"] * (n_es0 - n_e) + ["Sp"] * n_sp + ["Irr+Misc"] * n_irr
     images, colours = render_galaxies(seed, enumerate(classes), realism, workers, field_r90, selection, noise_scale)
     return images, np.array([MOCK_GROUP[c] for c in classes]), np.array(classes), colours
+
+
+# ----------------------------------------------------------------------------- cross-validated scores
+# Pure functions of labels, folds and scores: the discriminator (real against mock) and the real-trained
+# ceiling use them here; another mock (the Galaxy10 colour mock) can use them with a trainer of its own.
+
+def stratified_folds(strata, k: int = 5, seed: int = 0) -> np.ndarray:
+    """The fold (0 .. k-1) of each item: each stratum's items (a class, or 'mock/Sp' and 'real/Sp', ...)
+    are shuffled and dealt round the folds in turn, so every item is in exactly one fold and each fold
+    holds each stratum's share to within one item. (N,) int64."""
+    strata = np.asarray(strata)
+    if k < 2 or len(strata) < k:
+        raise ValueError(f"k-fold needs 2 <= k <= the number of items; k = {k}, {len(strata)} items")
+    rng = np.random.default_rng(seed)
+    folds = np.empty(len(strata), dtype=np.int64)
+    dealt = 0
+    for s in np.unique(strata):
+        idx = rng.permutation(np.nonzero(strata == s)[0])
+        folds[idx] = (dealt + np.arange(len(idx))) % k   # each stratum starts where the last one stopped,
+        dealt += len(idx)                                # so the folds' sizes differ by one at most
+    return folds
+
+
+def cross_score(train_and_score, folds) -> np.ndarray:
+    """Out-of-fold scores (N,): for each fold, ``train_and_score(train_idx, test_idx)`` trains on the items
+    of the other folds and returns one score per item of ``test_idx`` (indices into the N items), so each
+    item is scored once, by the one network that did not see it."""
+    folds = np.asarray(folds)
+    scores = np.full(len(folds), np.nan)
+    for f in np.unique(folds):
+        train_idx, test_idx = np.nonzero(folds != f)[0], np.nonzero(folds == f)[0]
+        s = np.asarray(train_and_score(train_idx, test_idx), dtype=float)
+        if s.shape != test_idx.shape:
+            raise ValueError(f"fold {f}: {s.shape} scores for {len(test_idx)} test items")
+        scores[test_idx] = s
+    return scores
+
+
+def auc(labels, scores) -> float:
+    """Area under the ROC curve of ``scores`` for ``labels`` (1 positive, 0 negative): the chance that a
+    positive item scores above a negative one, ties counting half (Mann-Whitney). 0.5: no separation."""
+    from scipy.stats import rankdata
+    labels, scores = np.asarray(labels).astype(bool), np.asarray(scores, dtype=float)
+    n1, n0 = labels.sum(), (~labels).sum()
+    if n1 == 0 or n0 == 0:
+        raise ValueError(f"AUC needs both labels: {n1} positive, {n0} negative items")
+    return float((rankdata(scores)[labels].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def auc_summary(labels, scores, folds, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
+    """The AUC of out-of-fold ``scores``: {"auc", "ci95" (percentile bootstrap, positives and negatives
+    resampled apart, so each side keeps its size), "folds" (the AUC within each fold's items, None where a
+    fold lacks a side), "fold_sd" (their spread), "n_positive", "n_negative"}."""
+    labels, scores, folds = np.asarray(labels).astype(bool), np.asarray(scores, dtype=float), np.asarray(folds)
+    rng = np.random.default_rng(seed)
+    pos, neg = np.nonzero(labels)[0], np.nonzero(~labels)[0]
+    boot = [auc(labels[i], scores[i]) for i in (np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
+                                               for _ in range(n_boot))]
+    per_fold = [auc(labels[folds == f], scores[folds == f]) if len(set(labels[folds == f])) == 2 else None
+                for f in np.unique(folds)]
+    known = [a for a in per_fold if a is not None]
+    return {"auc": auc(labels, scores), "ci95": [float(q) for q in np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])],
+            "folds": per_fold, "fold_sd": float(np.std(known, ddof=1)) if len(known) > 1 else None,
+            "n_positive": int(len(pos)), "n_negative": int(len(neg))}
+
+
+def surest(labels, scores, n: int = 4, among=None) -> tuple[np.ndarray, np.ndarray]:
+    """(positives scored highest, negatives scored lowest), ``n`` of each, surest first, as indices into
+    all the items; ``among`` (a boolean mask) restricts the choice (to one group, say)."""
+    labels, scores = np.asarray(labels).astype(bool), np.asarray(scores, dtype=float)
+    among = np.ones(len(labels), dtype=bool) if among is None else np.asarray(among, dtype=bool)
+    pos, neg = np.nonzero(labels & among)[0], np.nonzero(~labels & among)[0]
+    return pos[np.argsort(-scores[pos], kind="stable")[:n]], neg[np.argsort(scores[neg], kind="stable")[:n]]
+
+
+def paired_difference(y_true, pred_a, pred_b, stat=None, n_boot: int = 1000, seed: int = 0,
+                      level: float = 0.95) -> dict:
+    """``stat`` (default :func:`balanced_accuracy`) of predictions ``pred_a`` minus that of ``pred_b`` on the
+    same items, each (N,) or (runs, N) (then the mean over runs, e.g. training seeds, on each side), with a
+    paired percentile bootstrap interval: both sides are scored on the same resampled items, so what the
+    two share (the hard galaxies) cancels. {"difference", "ci95", "a", "b"}."""
+    stat = stat or balanced_accuracy
+    y_true = np.asarray(y_true)
+    a, b = np.atleast_2d(pred_a), np.atleast_2d(pred_b)
+    if a.shape[1] != len(y_true) or b.shape[1] != len(y_true):
+        raise ValueError(f"predictions for {a.shape[1]} and {b.shape[1]} items, labels for {len(y_true)}")
+    mean_stat = lambda p, i: float(np.mean([stat(y_true[i], run[i]) for run in p]))
+    rng = np.random.default_rng(seed)
+    every = np.arange(len(y_true))
+    boot = []
+    for _ in range(n_boot):
+        i = rng.integers(0, len(y_true), len(y_true))
+        boot.append(mean_stat(a, i) - mean_stat(b, i))
+    lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    return {"difference": mean_stat(a, every) - mean_stat(b, every), "ci95": [float(lo), float(hi)],
+            "a": mean_stat(a, every), "b": mean_stat(b, every)}
 
 
 # ----------------------------------------------------------------------------- sim-to-real
@@ -537,46 +641,217 @@ def _mock_set(n: int, seed: int, realism: mock.Realism, workers: int, field_r90:
     return data.normalise(stretch(images, colours)), np.array([c == "Sp" for _, c in items], dtype=np.int64)
 
 
+VAL_SHARE = 0.15   # of a network's training galaxies, held out for early stopping
+
+
+def _n_fit(n_seen: int) -> int:
+    """How many of ``n_seen`` training galaxies :func:`_fit_c2` fits on (the rest validate)."""
+    return n_seen - int(np.ceil(VAL_SHARE * n_seen))
+
+
+def _fit_c2(x: np.ndarray, y: np.ndarray, train_idx, prof, seed: int, progress: bool = False):
+    """C2, two-way, trained on the items ``train_idx`` of the normalised stamps ``x`` and labels ``y``
+    (``helpers.train.fit``), 15 % of them (stratified by label) held out for early stopping: (model, history)."""
+    from sklearn.model_selection import train_test_split
+
+    from . import train
+    from .models_torch import build_model
+    train_idx = np.asarray(train_idx)
+    tr, va = train_test_split(train_idx, test_size=VAL_SHARE, stratify=y[train_idx], random_state=seed)
+    train.seed_everything(seed)
+    model = build_model("C2", 2, prof.input_size)
+    history = train.fit(model, x[tr], y[tr], x[va], y[va], prof, seed, progress=progress)
+    return model, history
+
+
+def real_disks(real: RealSample) -> tuple[np.ndarray, np.ndarray]:
+    """The real galaxies every E|S0-vs-Sp network is tested on: (their indices in ``real``, 1 for Sp), in
+    the sample's order (records' ``predictions`` follow it)."""
+    test = np.nonzero(np.isin(real.groups, SIM_CLASSES))[0]
+    return test, (real.groups[test] == "Sp").astype(np.int64)
+
+
+def _sp_record(scheme: str, dataset: str, prof, seed: int, y_true, p_sp, crop: int, **extra) -> dict:
+    """The record of an E|S0-vs-Sp network tested on the real galaxies: balanced accuracy with its bootstrap
+    interval (``ci95``), the AUC of P(Sp), and ``predictions``, one character per galaxy tested (0 E|S0,
+    1 Sp; :func:`real_disks`' order), so that two records on one sample can be compared galaxy by galaxy
+    (:func:`predictions`, :func:`paired_difference`)."""
+    from . import evaluate
+    y_pred = (np.asarray(p_sp) > 0.5).astype(np.int64)
+    return evaluate.record(
+        "C2", scheme, dataset, prof, seed, y_true, y_pred, SIM_CLASSES, **extra,
+        test_set=f"real GZ1 sample, E|S0 vs Sp, central {crop} px -> {data.STAMP} px",
+        balanced_accuracy=balanced_accuracy(y_true, y_pred),
+        ci95=list(evaluate.bootstrap_ci(y_true, y_pred, stat=balanced_accuracy)), auc=auc(y_true, p_sp),
+        predictions="".join(map(str, y_pred)))
+
+
+def predictions(record: dict) -> np.ndarray:
+    """The per-galaxy predictions a :func:`_sp_record` holds, (n_test,) int."""
+    return np.frombuffer(record["predictions"].encode(), dtype=np.uint8).astype(np.int64) - ord("0")
+
+
 def sim_to_real(real: RealSample, stretch: Stretch, realism: mock.Realism = mock.Realism(), n_mock: int = 3000,
                 profile: str = "quick", seed: int = 0, mock_seed: int = 42, workers: int = 1,
                 progress: bool = True, field_r90: float | None = None,
-                selection: mock.Selection = mock.NAIR_ABRAHAM, noise_scale: float = 1.0) -> dict:
+                selection: mock.Selection = mock.NAIR_ABRAHAM, noise_scale: float = 1.0,
+                adapt_k: int = 0) -> list[dict]:
     """Train C2 on a mock set alone (E and S0 together against Sp), test it on the real E|S0 and Sp.
 
     The mock set (``n_mock`` galaxies of ``selection`` in the paper's proportions, Irr+Misc left out;
     with ``field_r90`` each framed as GZ1 frames its cutouts; sky noise ``noise_scale`` times SDSS's)
     is stretched as the JPEGs were, then both
     sides go through ``data.normalise``; 15 % of the mock galaxies validate (early stopping). Returns
-    a results record with balanced accuracy, its bootstrap 95 % interval (``ci95``) and the AUC of P(Sp).
+    [the record]: balanced accuracy, its bootstrap 95 % interval (``ci95``), the AUC of P(Sp). With
+    ``adapt_k`` a second record (dataset ``<train set>+bn``): the same network with its batch-norm statistics
+    recomputed on unlabelled real stamps, never those it is tested on (:func:`adapted_scores`, ``adapt_k`` folds).
     """
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import train_test_split
-
     from . import evaluate, train
-    from .models_torch import build_model
 
     prof = train.profile(profile)
     name = train_set_name(realism)
     x, y = _mock_set(n_mock, mock_seed, realism, workers, field_r90, selection, noise_scale, stretch)
-    tr, va = train_test_split(np.arange(len(y)), test_size=0.15, stratify=y, random_state=seed)
-    train.seed_everything(seed)
-    model = build_model("C2", 2, prof.input_size)
-    history = train.fit(model, x[tr], y[tr], x[va], y[va], prof, seed, progress=progress)
+    model, history = _fit_c2(x, y, np.arange(len(y)), prof, seed, progress)
+    test, y_true = real_disks(real)
+    real_x = data.normalise(real.images)
+    about = dict(n_train=_n_fit(len(y)), n_seen=len(y), epochs=history.stopped_epoch,
+                 train_seconds=history.train_seconds, framing=framing_name(field_r90), selection=selection.name,
+                 spiral_min_r90_fwhm=selection.spiral_min_r90_fwhm, noise_scale=float(noise_scale),
+                 realism=asdict(realism), best_epoch=history.best_epoch, n_mock=int(n_mock),
+                 mock_val_accuracy=float(history.val_acc[history.best_epoch - 1]), stretch=asdict(stretch))
+    p_sp = evaluate.predict_proba(model, real_x[test], prof.input_size)[:, 1]
+    out = [_sp_record("sim-to-real", name, prof, seed, y_true, p_sp, real.crop, train_set=name, **about)]
+    if adapt_k:
+        p_bn = adapted_scores(model, real_x, test, stratified_folds(y_true, adapt_k, seed), prof, seed)
+        out.append(_sp_record("sim-to-real", f"{name}+bn", prof, seed, y_true, p_bn, real.crop, train_set=f"{name}+bn",
+                              adaptation=f"batch-norm statistics recomputed on the unlabelled real stamps outside "
+                                         f"each of {adapt_k} folds, every fold's galaxies scored by the network "
+                                         f"adapted without them", **about))
+    return out
 
-    test = np.isin(real.groups, SIM_CLASSES)
-    y_true = (real.groups[test] == "Sp").astype(np.int64)
-    p_sp = evaluate.predict_proba(model, data.normalise(real.images[test]), prof.input_size)[:, 1]
+
+def adapted_scores(model, real_x: np.ndarray, test, folds, prof, seed: int) -> np.ndarray:
+    """P(Sp) of the real galaxies ``test`` (indices into the normalised stamps ``real_x``) by copies of
+    ``model`` whose batch-norm statistics are recomputed (``train.recalibrate_batchnorm``) on unlabelled
+    real stamps: for each fold of ``folds`` (one per galaxy of ``test``) on every stamp of ``real_x`` but
+    that fold's galaxies, which it then scores. No label is used; no galaxy adapts the network that scores it."""
+    import copy
+
+    from . import evaluate, train
+    test = np.asarray(test)
+
+    def adapt_and_score(_, fold):
+        adapted = copy.deepcopy(model)
+        train.recalibrate_batchnorm(adapted, real_x, np.setdiff1d(np.arange(len(real_x)), test[fold]),
+                                    prof.input_size, prof.batch_size, np.random.default_rng([seed, 2]))
+        return evaluate.predict_proba(adapted, real_x[test[fold]], prof.input_size)[:, 1]
+    return cross_score(adapt_and_score, folds)
+
+
+def real_trained(real: RealSample, profile: str = "quick", seed: int = 0, k: int = 5, progress: bool = False) -> dict:
+    """The ceiling of sim-to-real: the same C2, the same pipeline (``data.normalise``, ``profile``), trained
+    on real E|S0 and Sp galaxies of the sample, cross-validated: ``k`` folds stratified by class, each
+    fold's galaxies tested by a network trained on the other folds (15 % of them for early stopping), so
+    every real galaxy is tested once. The record (scheme "real-trained") pools the out-of-fold predictions;
+    ``fold_balanced_accuracy`` gives each fold's."""
+    from . import evaluate, train
+    prof = train.profile(profile)
+    test, y = real_disks(real)
+    x = data.normalise(real.images[test])
+    folds = stratified_folds(y, k, seed)
+    histories = []
+
+    def train_and_score(train_idx, test_idx):
+        model, history = _fit_c2(x, y, train_idx, prof, seed, progress)
+        histories.append(history)
+        return evaluate.predict_proba(model, x[test_idx], prof.input_size)[:, 1]
+    p_sp = cross_score(train_and_score, folds)
     y_pred = (p_sp > 0.5).astype(np.int64)
-    return evaluate.record(
-        "C2", "sim-to-real", name, prof, seed, y_true, y_pred, SIM_CLASSES, n_train=len(tr),
-        epochs=history.stopped_epoch, train_seconds=history.train_seconds, train_set=name,
-        test_set=f"real GZ1 sample, E|S0 vs Sp, central {real.crop} px -> {data.STAMP} px",
-        framing=framing_name(field_r90), selection=selection.name,
-        spiral_min_r90_fwhm=selection.spiral_min_r90_fwhm, noise_scale=float(noise_scale),
-        realism=asdict(realism), balanced_accuracy=balanced_accuracy(y_true, y_pred),
-        ci95=list(evaluate.bootstrap_ci(y_true, y_pred, stat=balanced_accuracy)),
-        auc=float(roc_auc_score(y_true, p_sp)), best_epoch=history.best_epoch, n_mock=int(n_mock),
-        mock_val_accuracy=float(history.val_acc[history.best_epoch - 1]), stretch=asdict(stretch))
+    n_seen = int(np.mean([np.sum(folds != f) for f in range(k)]))
+    return _sp_record("real-trained", "real", prof, seed, y, p_sp, real.crop, train_set="real", k=k,
+                      n_seen=n_seen, n_train=_n_fit(n_seen),
+                      epochs=int(round(np.mean([h.stopped_epoch for h in histories]))),
+                      train_seconds=sum(h.train_seconds for h in histories),
+                      fold_balanced_accuracy=[balanced_accuracy(y[folds == f], y_pred[folds == f]) for f in range(k)])
+
+
+def gap_to_ceiling(sim: list[dict], ceiling: list[dict], y_true) -> dict:
+    """Sim-to-real minus its real-trained ceiling on the same real galaxies: balanced accuracy averaged
+    over each side's seeds, with a paired bootstrap interval (:func:`paired_difference`). A record
+    (scheme "sim-to-real-gap", dataset the mock's training set, seed the seeds of both sides)."""
+    diff = paired_difference(y_true, [predictions(r) for r in sim], [predictions(r) for r in ceiling])
+    seeds = lambda rs: ",".join(str(r["seed"]) for r in rs)
+    return {"model": "C2", "scheme": "sim-to-real-gap", "dataset": sim[0]["dataset"], "profile": sim[0]["profile"],
+            "seed": f"{seeds(sim)} vs {seeds(ceiling)}", "train_set": sim[0]["train_set"], "n_mock": sim[0].get("n_mock"),
+            "n_seen": sim[0].get("n_seen"), "ceiling_n_seen": ceiling[0].get("n_seen"), "n_test": len(y_true),
+            "balanced_accuracy": diff["a"], "ceiling_balanced_accuracy": diff["b"],
+            "difference": diff["difference"], "ci95": diff["ci95"]}
+
+
+# ----------------------------------------------------------------------------- the discriminator
+
+def discriminate(real_x: np.ndarray, real_groups, mock_x: np.ndarray, mock_groups, name: str, profile: str = "quick",
+                 seed: int = 0, k: int = 5, progress: bool = False) -> tuple[dict, dict]:
+    """A classifier two-sample test: C2 (two-way, ``profile``) learns to tell real stamps (0) from mock
+    ones (1), both normalised (``data.normalise``) and framed alike. The stamps are split into ``k`` folds
+    stratified by side and group (:func:`stratified_folds`); each fold is scored by a network trained on
+    the others (15 % of them for early stopping), so every stamp is scored once by a network that never
+    saw it. The AUC of these out-of-fold scores P(mock) is the verdict: 0.5, the mock cannot be told from
+    the real sky; 1, always.
+
+    Returns (record, detail): the record (scheme "discriminator", dataset ``name``): ``auc`` with its
+    bootstrap ``ci95``, each fold's AUC (``folds``, ``fold_sd``) and the same per group (``groups``), beside
+    the usual metrics of the calls at P(mock) > 0.5; detail: the stamps ``x``, ``is_mock``, ``groups``,
+    ``folds``, ``scores`` and each fold's network (``models``), for :func:`giveaways`."""
+    from . import evaluate, train
+    prof = train.profile(profile)
+    x = np.concatenate([real_x, mock_x])
+    is_mock = np.r_[np.zeros(len(real_x), np.int64), np.ones(len(mock_x), np.int64)]
+    groups = np.concatenate([np.asarray(real_groups, dtype=str), np.asarray(mock_groups, dtype=str)])
+    folds = stratified_folds(np.char.add(np.where(is_mock == 1, "mock/", "real/"), groups), k, seed)
+    models, histories = {}, []
+
+    def train_and_score(train_idx, test_idx):
+        model, history = _fit_c2(x, is_mock, train_idx, prof, seed, progress)
+        models[int(folds[test_idx[0]])] = model
+        histories.append(history)
+        print(f"    {name}: fold {len(histories)} of {k}, {history.stopped_epoch} epochs, {history.train_seconds:.0f} s",
+              flush=True)
+        return evaluate.predict_proba(model, x[test_idx], prof.input_size)[:, 1]
+    scores = cross_score(train_and_score, folds)
+    summary = auc_summary(is_mock, scores, folds, seed=seed)
+    per_group = {g: auc_summary(is_mock[groups == g], scores[groups == g], folds[groups == g], seed=seed)
+                 for g in GROUPS if len(set(is_mock[groups == g])) == 2}
+    n_seen = int(np.mean([np.sum(folds != f) for f in range(k)]))
+    record = evaluate.record(
+        "C2", "discriminator", name, prof, seed, is_mock, (scores > 0.5).astype(np.int64), ("real", "mock"),
+        n_train=_n_fit(n_seen), epochs=int(round(np.mean([h.stopped_epoch for h in histories]))),
+        train_seconds=sum(h.train_seconds for h in histories), n_seen=n_seen, k=k, train_set=name,
+        **{key: summary[key] for key in ("auc", "ci95", "folds", "fold_sd")},
+        n_real=summary["n_negative"], n_mock=summary["n_positive"], groups=per_group)
+    return record, {"x": x, "is_mock": is_mock, "groups": groups, "folds": folds, "scores": scores, "models": models,
+                    "input_size": prof.input_size}
+
+
+def giveaways(detail: dict, n: int = 4) -> dict:
+    """What gives the mock away, per group: the ``n`` mock stamps the discriminator is surest are mock and
+    the ``n`` real ones it is surest are real (:func:`surest`), each with the saliency (integrated gradients
+    and Grad-CAM, ``interpret.saliency``) of the class it gave them, by the fold's network that scored it.
+    {group: {"index" (into the detail's stamps), "is_mock", "score", "stamps" (the network's centre view),
+    "integrated_gradients", "gradcam"}}."""
+    from . import interpret
+    out = {}
+    for g in GROUPS:
+        if g not in set(detail["groups"]):
+            continue
+        picked = np.concatenate(surest(detail["is_mock"], detail["scores"], n, among=detail["groups"] == g))
+        batch = interpret.input_batch(detail["x"], picked, detail["input_size"])
+        maps = [interpret.saliency(detail["models"][int(detail["folds"][i])], batch[j:j + 1], detail["is_mock"][i])
+                for j, i in enumerate(picked)]
+        out[g] = {"index": picked, "is_mock": detail["is_mock"][picked], "score": detail["scores"][picked],
+                  "stamps": batch[:, 0].numpy(),
+                  **{m: np.concatenate([s[m] for s in maps]) for m in ("integrated_gradients", "gradcam")}}
+    return out
 
 
 # ----------------------------------------------------------------------------- the command line
@@ -616,8 +891,17 @@ def main(argv=None) -> int:
                                          "default: all")
     ap.add_argument("--skip-training", action="store_true", help="statistics and figure only")
     ap.add_argument("--skip-statistics", action="store_true", help="calibrate the stretch, then sim-to-real only")
-    ap.add_argument("--quick", action="store_true", help="small sizes: 40 per group, 600 mock galaxies, smoke "
-                                                         "profile, no ablation (minutes)")
+    ap.add_argument("--skip-discriminator", action="store_true", help="no discriminator (real against mock)")
+    ap.add_argument("--folds", type=int, default=5, help="k of the k-fold cross-validations over the real galaxies "
+                                                         "(discriminator, real-trained ceiling, adaptation)")
+    ap.add_argument("--adapt", action=argparse.BooleanOptionalAction, default=False,
+                    help="also score the mock and naive networks with batch-norm statistics from unlabelled real "
+                         "stamps (never those they are tested on)")
+    ap.add_argument("--n-real", type=int, default=None, help="the first N real galaxies of each group only "
+                                                               "(default: all)")
+    ap.add_argument("--quick", action="store_true", help="small sizes: 40 mock galaxies per group, 60 real ones, "
+                                                         "600 mock galaxies to train on, 3 folds, smoke profile, no "
+                                                         "ablation (minutes)")
     ap.add_argument("--seeds", default="0,1,2", help="training seeds, comma-separated (the mock set is the same)")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--results-dir", type=Path, default=None, help="where realism.json goes (default results/)")
@@ -629,6 +913,7 @@ def main(argv=None) -> int:
         return 0
     if args.quick:
         args.n_stats, args.n_mock, args.profile, args.no_ablation, args.seeds = 40, 600, "smoke", True, "0"
+        args.n_real, args.folds = 60, 3
     import os
 
     from . import evaluate
@@ -637,6 +922,7 @@ def main(argv=None) -> int:
 
     field_r90 = GZ1_R90_PER_PX * args.crop if args.framing == "gz1" else None
     real = read_sample(args.sample, args.crop)
+    real = real.first(args.n_real) if args.n_real else real
     print(f"real sample: {len(real)} galaxies ({', '.join(f'{g} {np.sum(real.groups == g)}' for g in GROUPS)}), "
           f"central {args.crop} px -> {data.STAMP} px")
     selection = mock.SELECTIONS[args.selection]
@@ -666,33 +952,102 @@ def main(argv=None) -> int:
             print(f"{label + ' ' + g:<24}" + "".join(f"{v:>6.1f}" for v in profiles[f"{label}/{g}"]))
 
     records = []
+    stage = _stages(t0)
+    stage("real sample, mock galaxies, stretch")
     if not args.skip_statistics:
         records.append(_statistics(args, real, mock_img, mock_grp, stretch, levels, workers, field_r90, selection)
                        | {"radial_profile": profiles, "radial_profile_edges_px": list(PROFILE_EDGES)})
+        stage("statistics")
+    seeds = [int(x) for x in args.seeds.split(",")]
+    if not args.skip_discriminator:
+        records += _discriminator(args, real, stretch, workers, field_r90, selection, seeds[0])
+        evaluate.write_results("realism", records, args.results_dir)
+        stage("discriminator")
     if not args.skip_training:
+        _, y_true = real_disks(real)
+        print(f"\nthe ceiling: C2, E|S0 vs Sp, trained on real galaxies of the sample ({args.folds}-fold cross-"
+              f"validation over {len(y_true)}, {args.profile} profile)")
+        ceiling = []
+        for seed in seeds:
+            rec = real_trained(real, args.profile, seed, args.folds)
+            ceiling.append(rec)
+            print(f"  real-trained  seed {seed}  balanced accuracy {rec['balanced_accuracy']:.3f} [{rec['ci95'][0]:.3f}, "
+                  f"{rec['ci95'][1]:.3f}]  AUC {rec['auc']:.3f}  (folds {', '.join(f'{v:.3f}' for v in rec['fold_balanced_accuracy'])}; "
+                  f"{rec['n_seen']} galaxies each, {rec['train_seconds']:.0f} s)", flush=True)
+        records += ceiling
+        evaluate.write_results("realism", records, args.results_dir)
+        stage("real-trained ceiling")
         names = args.train_sets.split(",") if args.train_sets else None
         variants = realism_variants(not args.no_ablation or names is not None, names)
         print(f"\nsim-to-real: C2, E|S0 vs Sp, trained on {args.n_mock} mock galaxies ({args.profile} profile), "
-              f"tested on {int(np.isin(real.groups, SIM_CLASSES).sum())} real galaxies")
-        seeds = [int(x) for x in args.seeds.split(",")]
+              f"tested on the {len(y_true)} real galaxies")
         for realism in variants:
             ablation = train_set_name(realism) not in ("mock", "naive")
             n_mock = args.n_mock_ablation if ablation and args.n_mock_ablation else args.n_mock
             for seed in seeds:
-                rec = sim_to_real(real, stretch, realism, n_mock, args.profile, seed, workers=workers,
-                                  progress=False, field_r90=field_r90, selection=selection,
-                                  noise_scale=args.noise_scale)
-                if n_mock != args.n_mock:
-                    rec["notes"] = (f"ablation on a smaller mock set ({n_mock} galaxies, against {args.n_mock} for "
-                                    f"mock and naive): compare it with the others at that size only roughly")
-                records.append(rec)
-                print(f"  {rec['train_set']:<30} seed {seed}  balanced accuracy {rec['balanced_accuracy']:.3f} "
-                      f"[{rec['ci95'][0]:.3f}, {rec['ci95'][1]:.3f}]  AUC {rec['auc']:.3f}  (mock validation "
-                      f"{rec['mock_val_accuracy']:.3f}, {rec['epochs']} epochs, {rec['train_seconds']:.0f} s)", flush=True)
+                recs = sim_to_real(real, stretch, realism, n_mock, args.profile, seed, workers=workers,
+                                   progress=False, field_r90=field_r90, selection=selection,
+                                   noise_scale=args.noise_scale, adapt_k=0 if ablation or not args.adapt else args.folds)
+                for rec in recs:
+                    if n_mock != args.n_mock:
+                        rec["notes"] = (f"ablation on a smaller mock set ({n_mock} galaxies, against {args.n_mock} for "
+                                        f"mock and naive): compare it with the others at that size only roughly")
+                    print(f"  {rec['dataset']:<30} seed {seed}  balanced accuracy {rec['balanced_accuracy']:.3f} "
+                          f"[{rec['ci95'][0]:.3f}, {rec['ci95'][1]:.3f}]  AUC {rec['auc']:.3f}  (mock validation "
+                          f"{rec['mock_val_accuracy']:.3f}, {rec['epochs']} epochs, {rec['train_seconds']:.0f} s)", flush=True)
+                records += recs
                 evaluate.write_results("realism", records, args.results_dir)  # after each training: a long run can be cut short
-        _print_summary([r for r in records if r["scheme"] == "sim-to-real"])
+        sim = [r for r in records if r["scheme"] == "sim-to-real"]
+        _print_summary(sim + ceiling)
+        print("\nsim-to-real minus the real-trained ceiling, on the same real galaxies (paired bootstrap 95 %):")
+        for dataset in dict.fromkeys(r["dataset"] for r in sim):
+            gap = gap_to_ceiling([r for r in sim if r["dataset"] == dataset], ceiling, y_true)
+            records.append(gap)
+            print(f"  {dataset:<30} {100 * gap['balanced_accuracy']:.1f} % - {100 * gap['ceiling_balanced_accuracy']:.1f} % "
+                  f"= {100 * gap['difference']:+.1f} points [{100 * gap['ci95'][0]:+.1f}, {100 * gap['ci95'][1]:+.1f}]")
+        stage("sim-to-real")
     print(f"results: {evaluate.write_results('realism', records, args.results_dir)} ({time.perf_counter() - t0:.0f} s)")
     return 0
+
+
+def _stages(t0: float):
+    """A function that prints how long each stage took (and the time since ``t0``)."""
+    last = [t0]
+
+    def stage(name: str):
+        now = time.perf_counter()
+        print(f"[{name}: {now - last[0]:.0f} s; {now - t0:.0f} s in all]", flush=True)
+        last[0] = now
+    return stage
+
+
+def _discriminator(args, real, stretch, workers, field_r90, selection, seed: int) -> list[dict]:
+    """The discriminator for the mock and the naive mock (as many mock galaxies per group as real ones,
+    drawn with :data:`DISCRIMINATOR_SEED`), the figure of what gives the mock away; the records."""
+    from . import plots
+    counts = {g: int(np.sum(real.groups == g)) for g in GROUPS}
+    real_x = data.normalise(real.images)
+    print(f"\ndiscriminator: C2 tells {len(real)} real stamps from as many mock ones ({args.folds}-fold, "
+          f"{args.profile} profile, seed {seed})")
+    records, details = [], {}
+    for realism in (mock.Realism(), mock.Realism.naive()):
+        lin, groups, _, colours = mock_groups(counts, DISCRIMINATOR_SEED, realism, workers, field_r90, selection,
+                                              args.noise_scale)
+        name = train_set_name(realism)
+        rec, details[name] = discriminate(real_x, real.groups, data.normalise(stretch(lin, colours)), groups, name,
+                                          args.profile, seed, args.folds)
+        records.append(rec)
+        print(f"  {name:<8} AUC {rec['auc']:.3f} [{rec['ci95'][0]:.3f}, {rec['ci95'][1]:.3f}] (folds sd "
+              f"{rec['fold_sd']:.3f}); " + ", ".join(f"{g} {s['auc']:.3f} [{s['ci95'][0]:.3f}, {s['ci95'][1]:.3f}]"
+                                                   for g, s in rec["groups"].items()), flush=True)
+    shown = giveaways(details["mock"])
+    n_real = len(real)
+    records[0]["surest"] = {g: {"mock_index": [int(i) - n_real for i, m in zip(p["index"], p["is_mock"]) if m],
+                                "real_objid": [int(real.objid[i]) for i, m in zip(p["index"], p["is_mock"]) if not m]}
+                            for g, p in shown.items()}
+    fig = plots.discriminator({r["dataset"]: r for r in records}, shown)
+    print(f"figure: {plots.save(fig, 'discriminator')}")
+    return records
 
 
 def _print_summary(records):
@@ -701,7 +1056,7 @@ def _print_summary(records):
     summary = table.groupby("train_set", sort=False).agg(
         seeds=("seed", "size"), balanced_accuracy=("balanced_accuracy", "mean"), ba_sd=("balanced_accuracy", "std"),
         auc=("auc", "mean"), auc_sd=("auc", "std"))
-    print("\nsim-to-real over the seeds (mean, sd):")
+    print("\nsim-to-real, and its real-trained ceiling, over the seeds (mean, sd):")
     print(summary.round(3).to_string())
 
 

@@ -188,9 +188,10 @@ def test_sim_to_real_record_on_a_tiny_run(tmp_path, field_r90):
     from helpers.mock import Realism
     write_fake_sample(tmp_path, names=("elliptical", "elliptical", "spiral_cw", "edge_on"))
     real = realism.read_sample(tmp_path)
-    rec = realism.sim_to_real(real, realism.Stretch(jpeg_quality=None), Realism.naive(), n_mock=60,
-                              profile="smoke", workers=1, progress=False, field_r90=field_r90)
+    rec, adapted = realism.sim_to_real(real, realism.Stretch(jpeg_quality=None), Realism.naive(), n_mock=60,
+                                       profile="smoke", workers=1, progress=False, field_r90=field_r90, adapt_k=2)
     assert (rec["model"], rec["scheme"], rec["dataset"], rec["train_set"]) == ("C2", "sim-to-real", "naive", "naive")
+    assert adapted["dataset"] == "naive+bn" and adapted["n_test"] == 4 and len(realism.predictions(adapted)) == 4
     assert rec["framing"].startswith("fixed" if field_r90 is None else "gz1") and rec["selection"] == "nair-abraham"
     assert rec["n_test"] == 4 and rec["classes"] == ["E|S0", "Sp"]
     assert 0 <= rec["balanced_accuracy"] <= 1 and 0 <= rec["auc"] <= 1
@@ -265,4 +266,132 @@ def test_mock_vs_real_figure_shows_each_distance_with_its_p_value():
                              realism.STATISTICS, per_group=2, target=realism.KS_TARGET)
     texts = [t.get_text() for ax in fig.get_axes() for t in ax.texts]
     assert any(t.startswith("KS 1.000\np ") for t in texts) and any(t.startswith("KS 0.000\np 1") for t in texts)
+    plt.close(fig)
+
+
+def test_stratified_folds_put_every_item_in_one_fold_and_keep_each_strata_share():
+    strata = np.array(["real/E|S0"] * 23 + ["real/Sp"] * 17 + ["mock/E|S0"] * 23 + ["mock/Sp"] * 17)
+    folds = realism.stratified_folds(strata, k=5, seed=3)
+    assert folds.shape == strata.shape and set(folds) == set(range(5))
+    sizes = np.bincount(folds)
+    assert sizes.max() - sizes.min() <= 1
+    for s in np.unique(strata):
+        per = np.bincount(folds[strata == s], minlength=5)
+        assert per.max() - per.min() <= 1
+    np.testing.assert_array_equal(folds, realism.stratified_folds(strata, k=5, seed=3))
+    assert not np.array_equal(folds, realism.stratified_folds(strata, k=5, seed=4))
+    with pytest.raises(ValueError, match="k-fold"):
+        realism.stratified_folds(strata[:3], k=5)
+
+
+def test_cross_score_scores_each_item_once_by_a_trainer_that_never_saw_it():
+    folds = realism.stratified_folds(np.repeat([0, 1], 20), k=4, seed=0)
+    calls = []
+
+    def train_and_score(train_idx, test_idx):
+        assert not set(train_idx) & set(test_idx)                     # no leakage
+        assert len(train_idx) + len(test_idx) == len(folds)
+        calls.append(test_idx)
+        return test_idx * 10.0                                        # a score that names its item
+    scores = realism.cross_score(train_and_score, folds)
+    np.testing.assert_array_equal(scores, np.arange(40) * 10.0)
+    assert len(calls) == 4 and sorted(np.concatenate(calls)) == list(range(40))
+    with pytest.raises(ValueError, match="scores for"):
+        realism.cross_score(lambda tr, te: np.zeros(1), folds)
+
+
+def test_auc_counts_ordered_pairs_and_ties_as_half():
+    assert realism.auc([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) == 1.0
+    assert realism.auc([0, 0, 1, 1], [0.9, 0.8, 0.2, 0.1]) == 0.0
+    assert realism.auc([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5]) == 0.5
+    assert realism.auc([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9]) == 0.75      # 3 of the 4 pairs in order
+    with pytest.raises(ValueError, match="both labels"):
+        realism.auc([1, 1], [0.2, 0.3])
+
+
+def test_auc_summary_gives_an_interval_and_each_folds_auc():
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 200)
+    scores = rng.normal(labels * 1.0, 1.0)                              # true AUC = Phi(1 / sqrt 2) = 0.760
+    folds = realism.stratified_folds(labels, k=5, seed=0)
+    s = realism.auc_summary(labels, scores, folds, n_boot=300)
+    assert s["ci95"][0] < s["auc"] < s["ci95"][1] and s["ci95"][0] < 0.760 < s["ci95"][1]
+    assert len(s["folds"]) == 5 and 0 < s["fold_sd"] < 0.1 and (s["n_positive"], s["n_negative"]) == (200, 200)
+    same = realism.auc_summary(labels, rng.normal(size=400), folds, n_boot=300)
+    assert same["ci95"][0] < 0.5 < same["ci95"][1]
+
+
+def test_surest_picks_the_extremes_of_each_side_within_a_group():
+    labels = np.array([1, 1, 1, 0, 0, 0, 1, 0])
+    scores = np.array([0.9, 0.6, 0.99, 0.1, 0.4, 0.05, 1.0, 0.0])
+    group = np.array([True] * 6 + [False] * 2)
+    pos, neg = realism.surest(labels, scores, n=2, among=group)
+    assert list(pos) == [2, 0] and list(neg) == [5, 3]
+    pos, neg = realism.surest(labels, scores, n=1)
+    assert list(pos) == [6] and list(neg) == [7]
+
+
+def test_paired_difference_of_two_predictors_on_the_same_items():
+    rng = np.random.default_rng(1)
+    y = np.repeat([0, 1], 300)
+    good = np.where(rng.random(600) < 0.85, y, 1 - y)                   # right on 85 %
+    worse = np.where(rng.random(600) < 0.9, good, 1 - good)             # the same, 10 % of calls flipped
+    d = realism.paired_difference(y, worse, good, n_boot=300)
+    assert d["a"] == realism.balanced_accuracy(y, worse) and d["b"] == realism.balanced_accuracy(y, good)
+    assert d["difference"] == pytest.approx(d["a"] - d["b"]) and d["ci95"][0] < d["difference"] < d["ci95"][1] < 0
+    zero = realism.paired_difference(y, good, good, n_boot=50)
+    assert zero["difference"] == 0 and zero["ci95"] == [0, 0]
+    runs = realism.paired_difference(y, np.stack([worse, good]), good, n_boot=50)   # the mean over runs
+    assert runs["a"] == pytest.approx((d["a"] + d["b"]) / 2)
+    with pytest.raises(ValueError, match="items"):
+        realism.paired_difference(y[:10], good, good)
+
+
+def test_real_trained_ceiling_tests_every_real_galaxy_once(tmp_path, monkeypatch):
+    """The bookkeeping of the cross-validated ceiling, with a stub trainer that records what it was given."""
+    write_fake_sample(tmp_path, names=("elliptical",) * 6 + ("spiral_cw",) * 4 + ("merger",))
+    real = realism.read_sample(tmp_path)
+    seen = []
+
+    class Stub:
+        def __init__(self, idx):
+            self.idx = idx
+
+    def fake_fit(x, y, train_idx, prof, seed, progress=False):
+        from helpers.train import History
+        seen.append(set(train_idx))
+        return Stub(train_idx), History(best_epoch=1, stopped_epoch=2, train_seconds=1.0)
+
+    def fake_predict(model, images, input_size):
+        return np.stack([np.full(len(images), 0.3), np.full(len(images), 0.7)], axis=1)   # everything Sp
+    monkeypatch.setattr(realism, "_fit_c2", fake_fit)
+    monkeypatch.setattr("helpers.evaluate.predict_proba", fake_predict)
+    rec = realism.real_trained(real, profile="smoke", seed=0, k=2)
+    test, y = realism.real_disks(real)
+    assert len(test) == 10 and list(real.groups[test]).count("merger/Irr") == 0
+    assert rec["scheme"] == "real-trained" and rec["n_test"] == 10 and rec["k"] == 2
+    assert len(seen) == 2 and not seen[0] & seen[1] and len(seen[0] | seen[1]) == 10   # each fold trains apart
+    assert rec["n_seen"] == 5 and rec["train_seconds"] == 2.0
+    np.testing.assert_array_equal(realism.predictions(rec), np.ones(10))
+    assert rec["balanced_accuracy"] == 0.5 and rec["fold_balanced_accuracy"] == [0.5, 0.5]
+    gap = realism.gap_to_ceiling([rec | {"dataset": "mock", "train_set": "mock", "seed": 0}], [rec], y)
+    assert gap["difference"] == 0 and gap["scheme"] == "sim-to-real-gap" and gap["seed"] == "0 vs 0"
+
+
+def test_discriminator_figure_shows_each_auc_and_the_surest_stamps():
+    import matplotlib.pyplot as plt
+
+    from helpers import plots
+    rng = np.random.default_rng(5)
+    summary = lambda a: {"auc": a, "ci95": [a - 0.03, a + 0.03], "folds": [a - 0.01, a + 0.01, None], "n_negative": 60}
+    records = {name: {**summary(a), "n_real": 120, "k": 3, "groups": {g: summary(a) for g in ("E|S0", "Sp")}}
+               for name, a in (("mock", 0.81), ("naive", 0.93))}
+    shown = {g: {"index": np.arange(4), "is_mock": np.array([1, 1, 0, 0]), "score": np.array([0.99, 0.9, 0.2, 0.01]),
+                 "stamps": rng.normal(size=(4, 50, 50)), "integrated_gradients": rng.normal(size=(4, 50, 50))}
+             for g in ("E|S0", "Sp")}
+    fig = plots.discriminator(records, shown)
+    texts = [t.get_text() for ax in fig.get_axes() for t in ax.texts]
+    titles = [ax.get_title() for ax in fig.get_axes()]
+    assert "0.81" in texts and "0.93" in texts
+    assert "mock: P 0.990" in titles and "real: P 0.990" in titles     # the real side shows P(real)
     plt.close(fig)

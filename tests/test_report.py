@@ -112,6 +112,25 @@ def test_sim_to_real_rows(tmp_path):
     assert row[0].startswith("sim-to-real: C2 trained on the naive mock") and row[2] == "67.5 ± 3.5 % (2 seeds: 65.0, 70.0), AUC 0.800"
 
 
+def test_realism_rows_show_the_discriminator_and_the_ceiling_beside_sim_to_real(tmp_path):
+    groups = {"E|S0": {"auc": 0.81, "n_negative": 500}, "Sp": {"auc": 0.9, "n_negative": 500}}
+    disc = [{"model": "C2", "scheme": "discriminator", "dataset": name, "profile": "quick", "seed": 0, "auc": a,
+             "ci95": [a - 0.02, a + 0.02], "groups": groups, "k": 5, "n_real": 1115, "n_mock": 1115}
+            for name, a in (("mock", 0.85), ("naive", 0.95))]
+    ceiling = [{"model": "C2", "scheme": "real-trained", "dataset": "real", "profile": "quick", "seed": k, "k": 5,
+                "balanced_accuracy": ba, "auc": 0.9, "n_seen": 800, "n_test": 1000} for k, ba in enumerate((0.82, 0.84))]
+    sim = [{"model": "C2", "scheme": "sim-to-real", "dataset": "mock", "train_set": "mock", "profile": "quick", "seed": 0,
+            "balanced_accuracy": 0.80, "ci95": [0.77, 0.83], "auc": 0.88, "n_mock": 823, "n_test": 1000}]
+    gap = [{"model": "C2", "scheme": "sim-to-real-gap", "dataset": "mock", "train_set": "mock", "profile": "quick",
+            "seed": "0 vs 0,1", "difference": -0.03, "ci95": [-0.05, -0.01]}]
+    write(tmp_path, "realism", disc + ceiling + sim + gap)
+    found = report.rows(tmp_path)
+    assert [r[0].split(":")[0] for r in found] == ["discriminator", "real-trained ceiling", "sim-to-real"]
+    assert found[0][2] == "mock 0.850 [0.830, 0.870] (E|S0 0.81, Sp 0.90); naive 0.950 [0.930, 0.970] (E|S0 0.81, Sp 0.90)"
+    assert found[1][2] == "83.0 ± 1.4 % (2 seeds: 82.0, 84.0), AUC 0.900" and "800 real galaxies" in found[1][3]
+    assert found[2][2] == "80.0 % [77, 83], AUC 0.880; minus the ceiling -3.0 points [-5.0, -1.0]"
+
+
 def test_bench_block(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"a\n{report.BEGIN}\nold\n{report.END}\nb\n{report.BENCH_BEGIN}\nold\n{report.BENCH_END}\nc\n")
