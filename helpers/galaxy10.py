@@ -158,11 +158,19 @@ GZ2 = mock.Selection("gz2", 17.7, (0.01, 0.25), spiral_min_r90_fwhm=5.0)
 # Galaxy Zoo 2 cutouts: 424 px at 0.02 Petrosian R90 per px, of which Galaxy10 keeps the central 207 px.
 GZ2_GRID = 207
 FIELD_R90 = 0.02 * GZ2_GRID
-# The SDSS colour JPEG (realism.Stretch: the Lupton et al. 2004 composite of g, r, i, the frame JPEG,
-# the cutout service's resampling to the 207 px grid and Galaxy Zoo's JPEG), then Galaxy10's 3x
-# bilinear downscale.
-STRETCH = realism.Stretch(sky=(2.0, 3.0, 1.5), soften=3.0, q=8.0, colour_zero=0.6, jpeg_quality=75, jpeg_grid=GZ2_GRID,
-                          frame_jpeg=50)
+# The SDSS colour JPEG (realism.Stretch: the Lupton et al. 2004 composite of g, r, i, the cutout
+# service's resampling to the 207 px grid and Galaxy Zoo's JPEG), then Galaxy10's 3x bilinear downscale.
+# Calibrated on real galaxies in Galaxy10 geometry (helpers.galaxy10_realism; README, "Galaxy10 SDSS in
+# Keras"): the real sky is clipped at 0 after its noise was correlated, and its colour noise is far
+# smoother than its light's (R - B scatters half as much as R). So each band is smoothed before the stretch
+# (SKY_SMOOTH_PX: the real sky's level, noise and zeros together) and the colour (the JPEG's Cb, Cr) blurred
+# after it (CHROMA_BLUR_PX; 3 px halves the excess colour speckle, more would smear the centres' colour
+# into the outskirts), where the g-band chain's frame JPEG would clip a white sky. sky (per channel) and
+# soften give the real sky level and noise, colour_zero the colour of the real galaxies' centres.
+STRETCH = realism.Stretch(sky=(1.37, 3.25, 0.21), soften=1.525, q=8.0, colour_zero=0.5, jpeg_quality=75,
+                          jpeg_grid=GZ2_GRID, frame_jpeg=None)
+SKY_SMOOTH_PX = 0.7    # Gaussian sigma, SDSS px
+CHROMA_BLUR_PX = 3.0   # Gaussian sigma, SDSS px
 
 
 G10_RECIPES = {
@@ -186,16 +194,16 @@ def _incline(p: dict, rng, lo: float, hi: float, cls: str) -> None:
 
 
 def draw_g10_parameters(rng: np.random.Generator, g10: int, realism=mock.Realism(),
-                        selection: mock.Selection = GZ2) -> dict:
+                        selection: mock.Selection | None = None) -> dict:
     """Parameters of a galaxy of Galaxy10 class ``g10``: mock.draw_parameters of the physical class
-    behind it (a galaxy of ``selection``), then the morphology the class name describes (inclination,
+    behind it (a galaxy of ``selection``, default :data:`GZ2`), then the morphology the class name describes (inclination,
     shape, arms). Its T-type is Galaxy Zoo 2's votes' (no catalogue scatter): ``ttype`` and
     ``ttype_true`` alike."""
     u = rng.random()
     base = {0: "S0" if u < 0.7 else "Sp", 1: "E" if u < 0.9 else "S0", 2: "E" if u < 0.75 else "S0",
             3: "S0" if u < 0.7 else "E", 4: "S0" if u < 0.5 else "Sp", 5: "Sp", 6: "Sp",
             7: "Sp", 8: "Sp", 9: "Sp"}[g10]
-    p = mock.draw_parameters(rng, base, realism, selection)
+    p = mock.draw_parameters(rng, base, realism, selection or GZ2)
     p["ttype"] = p["ttype_true"] = p.get("ttype_true", p["ttype"])  # the drawn type, without catalogue scatter
     p["merger"] = 0
     if g10 == 0:
@@ -240,12 +248,25 @@ def render_gri(p: dict, rng: np.random.Generator, realism=mock.Realism()) -> np.
     return mock.gri_bands(g, scene, parts, p, rng)
 
 
-def to_rgb(gri: np.ndarray, sigma: float, stretch: realism.Stretch = STRETCH) -> np.ndarray:
+def to_rgb(gri: np.ndarray, sigma: float, stretch: realism.Stretch | None = None, smooth: float | None = None,
+           chroma_blur: float | None = None) -> np.ndarray:
     """(3, n, n) g, r, i flux (sky at 0, g-band sky noise ``sigma``) -> (69, 69, 3) uint8 RGB = (i, r, g),
-    as Galaxy10 made its images: the SDSS colour JPEG through ``stretch`` on the cutout's grid, then
-    the 3x bilinear downscale."""
+    as Galaxy10 made its images: each band smoothed by ``smooth`` px, the SDSS colour composite through
+    ``stretch``, its colour blurred by ``chroma_blur`` px, the JPEGs on the cutout's grid, then the 3x
+    bilinear downscale (defaults: :data:`STRETCH`, :data:`SKY_SMOOTH_PX`, :data:`CHROMA_BLUR_PX`)."""
     from PIL import Image
-    big = stretch.jpegs(stretch.composite(gri, sigma=sigma))
+    from scipy.ndimage import gaussian_filter
+    stretch = stretch or STRETCH
+    smooth = SKY_SMOOTH_PX if smooth is None else smooth
+    chroma_blur = CHROMA_BLUR_PX if chroma_blur is None else chroma_blur
+    if smooth:
+        gri = np.stack([gaussian_filter(band, smooth) for band in gri])
+    rgb = Image.fromarray(np.clip(np.round(stretch.composite(gri, sigma=sigma)), 0, 255).astype(np.uint8))
+    if chroma_blur:
+        ycc = np.asarray(rgb.convert("YCbCr"), dtype=np.float32)
+        ycc[..., 1:] = np.stack([gaussian_filter(ycc[..., c], chroma_blur, mode="nearest") for c in (1, 2)], -1)
+        rgb = Image.fromarray(np.clip(np.round(ycc), 0, 255).astype(np.uint8), "YCbCr").convert("RGB")
+    big = stretch.jpegs(np.asarray(rgb, dtype=np.float32))
     return np.asarray(Image.fromarray(big, mode="RGB").resize((STAMP, STAMP), Image.Resampling.BILINEAR))
 
 
@@ -468,8 +489,8 @@ def experiment(framework: str, model_name: str, x: np.ndarray, y: np.ndarray, sp
     training loss: balanced with 'class-weights', the strategy the frameworks are compared on).
 
     ``x``: pixels (N, 69, 69, C) from :func:`channels`; ``y``: labels 0..k-1; ``framework``:
-    'keras' or 'torch'. Returns test labels and predictions, the history and the training set size;
-    with ``extra`` (more images, as ``x``) also their class probabilities, ``proba_extra``.
+    'keras' or 'torch'. Returns test labels, class probabilities and predictions, the history and the
+    training set size; with ``extra`` (more images, as ``x``) also their probabilities, ``proba_extra``.
     """
     tr, va, te = (split_codes == k for k in range(3))
     idx, weights = rebalance(y[tr], strategy, seed)
@@ -495,8 +516,219 @@ def experiment(framework: str, model_name: str, x: np.ndarray, y: np.ndarray, sp
         predict = lambda images: evaluate.predict_proba(model, images, prof.input_size, batch_fn=torch_batch)
     else:
         raise ValueError(f"unknown framework {framework!r}: use 'keras' or 'torch'")
-    out = {"y_test": y[te], "pred": predict(x[te]).argmax(1), "history": hist, "n_train": len(idx),
+    proba = predict(x[te])
+    out = {"y_test": y[te], "pred": proba.argmax(1), "proba": proba, "history": hist, "n_train": len(idx),
            "n_train_galaxies": int(len(np.unique(idx)))}
     if extra is not None:
         out["proba_extra"] = predict(extra)
     return out
+
+
+# ----------------------------------------------------------------------------- rebalancing over seeds
+
+REBALANCING_TOPIC = "galaxy10_rebalancing"
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0-9' or '0,2,5' or '0-4,7' -> a sorted list of distinct seeds."""
+    seeds = set()
+    for part in text.split(","):
+        lo, _, hi = part.strip().partition("-")
+        seeds.update(range(int(lo), int(hi or lo) + 1))
+    return sorted(seeds)
+
+
+def rebalancing_runs(seeds, prof: Profile, framework: str = "keras", mapping: str = "better-3way",
+                     results_dir=None, progress: bool = True) -> list[dict]:
+    """Every rebalancing strategy on the mock Galaxy10 of ``prof`` (colour, C2), once per seed, the seeds
+    paired: a seed gives every strategy the same split (``split(labels, seed)``) and the same initial
+    weights, and the strategies the same budget of optimiser steps (:func:`experiment`). Each record is
+    written to ``results/galaxy10_rebalancing.json`` as it comes (a run cut short resumes: records of this
+    mock version already there are kept, not rerun)."""
+    from . import evaluate
+    from .classes import galaxy10_classes, galaxy10_relabel
+    images, g10, _ = load("mock", prof)
+    keep, y = galaxy10_relabel(g10, mapping)
+    x, classes = channels(images[keep], "gri"), galaxy10_classes(mapping)
+    path = (Path(results_dir) if results_dir else data.RESULTS_DIR) / f"{REBALANCING_TOPIC}.json"
+    done = {(r["model"], r["seed"]) for r in evaluate.read_records(path)
+            if r.get("mock_version") == MOCK_VERSION and r["profile"] == prof.name and r["scheme"] == mapping}
+    records = []
+    for seed in seeds:
+        codes = split(g10, seed)[keep]
+        for strategy in STRATEGIES:
+            name = f"C2-{framework}-gri-{strategy}"
+            if (name, seed) in done:
+                continue
+            out = experiment(framework, "C2", x, y, codes, len(classes), prof, strategy, seed)
+            h = out["history"]
+            rec = evaluate.record(name, mapping, "galaxy10-mock", prof, seed, out["y_test"], out["pred"], classes,
+                                  n_train=out["n_train"], epochs=h.stopped_epoch, train_seconds=h.train_seconds,
+                                  framework=framework, rebalancing=strategy, mapping=mapping, mock_version=MOCK_VERSION,
+                                  n_train_galaxies=out["n_train_galaxies"], best_epoch=h.best_epoch,
+                                  optimiser_steps=h.stopped_epoch * -(-out["n_train"] // prof.batch_size),
+                                  input_size=prof.input_size)
+            records.append(rec)
+            evaluate.write_results(REBALANCING_TOPIC, [rec], results_dir)
+            if progress:
+                print(f"seed {seed} {strategy:<13} balanced accuracy {rec['balanced_accuracy']:.3f}, S0 recall "
+                      f"{rec['per_class']['S0']['recall']:.3f}, {h.stopped_epoch} epochs, "
+                      f"{rec['optimiser_steps']} steps, {h.train_seconds:.0f} s", flush=True)
+    return records
+
+
+def paired_summary(records, metrics=None, baseline: str = "none", level: float = 0.95) -> dict:
+    """The strategies of rebalancing records compared over seeds. Per strategy and metric (``metrics``:
+    {name: function of a record}; default balanced accuracy and the S0 recall): the mean and standard
+    deviation over seeds, and against ``baseline`` on the seeds both have, the mean paired difference
+    with its t interval (``level``) and ``detectable``: the smallest true difference that this many
+    seeds would find (interval clear of 0) four times in five, given the observed spread of the
+    differences, (t_{(1+level)/2} + t_{0.8}) sd / sqrt(seeds)."""
+    from scipy import stats
+    metrics = metrics or {"balanced_accuracy": lambda r: r["balanced_accuracy"],
+                          "S0_recall": lambda r: r["per_class"]["S0"]["recall"]}
+    by = {}
+    for r in records:
+        by.setdefault(r["rebalancing"], {})[r["seed"]] = r
+    out = {}
+    for strategy in [s for s in STRATEGIES if s in by]:
+        runs = by[strategy]
+        out[strategy] = {"seeds": len(runs)}
+        for m, f in metrics.items():
+            v = np.array([f(r) for r in runs.values()])
+            entry = {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if len(v) > 1 else None}
+            common = sorted(set(runs) & set(by.get(baseline, {})))
+            if strategy != baseline and len(common) > 1:
+                d = np.array([f(runs[s]) - f(by[baseline][s]) for s in common])
+                se = d.std(ddof=1) / np.sqrt(len(d))
+                t_level, t_power = stats.t.ppf((1 + level) / 2, len(d) - 1), stats.t.ppf(0.8, len(d) - 1)
+                entry["vs_" + baseline] = {"difference": float(d.mean()), "sd": float(d.std(ddof=1)), "seeds": len(d),
+                                           "ci": [float(d.mean() - t_level * se), float(d.mean() + t_level * se)],
+                                           "detectable": float((t_level + t_power) * se)}
+            out[strategy][m] = entry
+    return out
+
+
+def rebalancing_answer(records) -> str:
+    """Markdown: the rebalancing strategies compared over paired seeds (:func:`paired_summary` of the
+    records of ``results/galaxy10_rebalancing.json``), a table and the answer in words, every number
+    from the records."""
+    if not records:
+        return ("No multi-seed comparison recorded yet: `python -m helpers.galaxy10 rebalancing --seeds 0-9` "
+                f"writes `results/{REBALANCING_TOPIC}.json`.")
+    summary = paired_summary(records)
+    r0 = records[0]
+    seeds = sorted({r["seed"] for r in records})
+    pts = lambda v: f"{100 * v:+.1f}"
+    rows = ["| strategy | seeds | balanced accuracy, mean (sd) | S0 recall, mean (sd) | balanced accuracy minus none's "
+            "(95 % interval) | S0 recall minus none's (95 % interval) |", "|---|---|---|---|---|---|"]
+    found, none_seen = [], []
+    for strategy, s in summary.items():
+        cells = [strategy, str(s["seeds"])]
+        for m in ("balanced_accuracy", "S0_recall"):
+            cells.append(f"{s[m]['mean']:.3f} ({s[m]['sd'] or 0:.3f})")
+        for m, name in (("balanced_accuracy", "balanced accuracy"), ("S0_recall", "lenticular recall")):
+            v = s[m].get("vs_none")
+            if v is None:
+                cells.append("-")
+                continue
+            cells.append(f"{pts(v['difference'])} points ({pts(v['ci'][0])} to {pts(v['ci'][1])})")
+            if v["ci"][0] > 0 or v["ci"][1] < 0:
+                found.append(f"{strategy} {'raises' if v['difference'] > 0 else 'lowers'} the {name} by "
+                             f"{abs(100 * v['difference']):.1f} points ({pts(v['ci'][0])} to {pts(v['ci'][1])})")
+            else:
+                none_seen.append((strategy, name, v))
+        rows.append("| " + " | ".join(cells) + " |")
+    head = (f"Over {len(seeds)} paired seeds ({seeds[0]}-{seeds[-1]}; a seed gives every strategy the same split "
+            f"and initial weights), C2 in {'PyTorch' if r0['framework'] == 'torch' else 'Keras'} "
+            f"on the mock Galaxy10 (version {r0['mock_version']}, `{r0['profile']}`, {r0['scheme']}, colour, "
+            f"{r0['n_test']} test galaxies a seed), the same budget of optimiser steps for every strategy:")
+    words = []
+    if found:
+        n = 2 * (len(summary) - 1)
+        words.append("Beyond the spread between seeds, " + "; ".join(found) + f" (with {n} intervals at 95 % each, "
+                     f"one or more would leave out 0 by chance alone {100 * (1 - 0.95 ** n):.0f} % of the time).")
+    if none_seen:
+        bound = max(max(abs(v["ci"][0]), abs(v["ci"][1])) for _, _, v in none_seen)
+        detect = max(v["detectable"] for _, _, v in none_seen)
+        words.append(f"The other comparisons with no rebalancing ({', '.join(f'{s}: {n}' for s, n, _ in none_seen)}) "
+                     f"show no difference: each lies within {100 * bound:.1f} points of none's, and differences "
+                     f"of {100 * detect:.1f} points or more would have been seen (four times in five).")
+    return head + "\n\n" + "\n".join(rows) + "\n\n" + " ".join(words)
+
+
+def this_run(strategy_records, colour_records, earlier_records, framework_records, rebalancing_records=()) -> str:
+    """Markdown bullets on notebook 04's own single-seed runs, every number from its records; differences
+    between two runs are set against ``sd``, the spread of the balanced accuracy between seeds of one
+    strategy (from the multi-seed records; None when there are none)."""
+    recall = lambda r, c: r["per_class"][c]["recall"] if c in r["per_class"] else float("nan")
+    span = lambda values, f="{:.2f}": "-".join(dict.fromkeys(f.format(v) for v in (min(values), max(values))))
+    sds = [v["balanced_accuracy"]["sd"] for v in paired_summary(rebalancing_records).values()] if rebalancing_records else []
+    sd = float(np.mean([v for v in sds if v is not None])) if any(v is not None for v in sds) else None
+
+    def against_seeds(a, b):
+        d = abs(a - b)
+        if sd is None:
+            return "one seed each, so no verdict"
+        return (f"{100 * d:.1f} points apart, {'within' if d < 2 * sd else 'beyond'} twice the spread between seeds of "
+                f"one strategy (sd {100 * sd:.1f} points)")
+    out = []
+    st = strategy_records
+    out.append(f"- **Plain accuracy hides the imbalance.** The four colour runs score {span([r['accuracy'] for r in st], '{:.0%}')} "
+               f"accuracy while finding {span([recall(r, 'S0') for r in st], '{:.0%}')} of the lenticulars "
+               f"(balanced accuracy {span([r['balanced_accuracy'] for r in st])}); which strategy ranks first in "
+               f"one seed is not the answer: that is the multi-seed comparison above.")
+    col, g = colour_records
+    out.append(f"- **Colour and g alone.** With class weights, g alone (Galaxy10's blue channel, the paper's band) "
+               f"finds {recall(g, 'E'):.0%} of the ellipticals and {recall(g, 'S0'):.0%} of the lenticulars "
+               f"(balanced {g['balanced_accuracy']:.2f}); g, r and i find {recall(col, 'E'):.0%} and "
+               f"{recall(col, 'S0'):.0%} (balanced {col['balanced_accuracy']:.2f}): "
+               f"{against_seeds(col['balanced_accuracy'], g['balanced_accuracy'])}. In the mock the colours follow "
+               f"the type by construction; how much colour helps on the real sky is for `DATASET=galaxy10` to measure.")
+    e = earlier_records[0]
+    out.append(f"- **The earlier mapping measures something else.** Its Irr+Misc are face-on disks without arms: "
+               f"the network finds {recall(e, 'Irr+Misc'):.0%} of them, and {recall(e, 'S0'):.0%} of its S0 (edge-on "
+               f"disks, a geometric class). High scores under that mapping say little about E/S0/Sp/Irr.")
+    k, t = framework_records
+    out.append(f"- **Keras and PyTorch.** The same C2, split, views and order reach balanced accuracy "
+               f"{k['balanced_accuracy']:.2f} (Keras; E recall {recall(k, 'E'):.2f}, S0 {recall(k, 'S0'):.2f}) and "
+               f"{t['balanced_accuracy']:.2f} (PyTorch; E {recall(t, 'E'):.2f}, S0 {recall(t, 'S0'):.2f}): "
+               f"{against_seeds(k['balanced_accuracy'], t['balanced_accuracy'])}. Besides their own initial weights, "
+               f"the two engines differ in the batch-normalisation statistics at validation (PyTorch recomputes them, "
+               f"`train.recalibrate_batchnorm`; Keras keeps a running mean) and, on a CPU with AMX, in PyTorch's "
+               f"bfloat16. Their times, {k['train_seconds'] / k['epochs']:.1f} and {t['train_seconds'] / t['epochs']:.1f} s "
+               f"an epoch on the machine that ran this, are not a benchmark.")
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    import argparse
+    ap = argparse.ArgumentParser(description="Galaxy10 runs that are too long for notebook 04")
+    sub = ap.add_subparsers(dest="command", required=True)
+    rb = sub.add_parser("rebalancing", help="the four rebalancing strategies over paired seeds "
+                                            f"(writes results/{REBALANCING_TOPIC}.json)")
+    rb.add_argument("--seeds", default="0-9", help="e.g. 0-9 or 0,1,2")
+    rb.add_argument("--profile", default="quick", help=f"one of {sorted(PROFILES)}")
+    rb.add_argument("--framework", default="keras", choices=("keras", "torch"))
+    rb.add_argument("--results-dir", default=None)
+    args = ap.parse_args(argv)
+    prof = profile(args.profile)
+    rebalancing_runs(parse_seeds(args.seeds), prof, args.framework, results_dir=args.results_dir)
+    path = (Path(args.results_dir) if args.results_dir else data.RESULTS_DIR) / f"{REBALANCING_TOPIC}.json"
+    from . import evaluate
+    records = [r for r in evaluate.read_records(path) if r.get("mock_version") == MOCK_VERSION and r["profile"] == prof.name]
+    for strategy, s in paired_summary(records).items():
+        line = f"{strategy:<13} {s['seeds']} seeds"
+        for m in ("balanced_accuracy", "S0_recall"):
+            e = s[m]
+            line += f"; {m} {e['mean']:.3f} (sd {e['sd'] or 0:.3f})"
+            if "vs_none" in e:
+                v = e["vs_none"]
+                line += f", vs none {v['difference']:+.3f} [{v['ci'][0]:+.3f}, {v['ci'][1]:+.3f}]"
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(main())

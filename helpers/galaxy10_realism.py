@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import h5py
@@ -157,14 +158,15 @@ def medians(table: pd.DataFrame, weak, side: str, statistics=STATISTICS) -> dict
 
 # ----------------------------------------------------------------------------- transfer and ceiling
 
-def transfer(real_images: np.ndarray, real_spiral: np.ndarray, prof, seed: int, framework: str = "keras",
-             mock_seed: int = galaxy10.MOCK_SEED) -> dict:
-    """C2 trained on the mock Galaxy10 of ``prof`` (better-3way, class weights; its own split) and
-    tested on the real galaxies: a spiral where it answers Sp. A results record with the balanced
-    accuracy (spiral against the rest), its bootstrap 95 % interval, the mock test balanced accuracy
-    and what the network called the real galaxies of each weak class."""
+def transfer(real_images: np.ndarray, real_spiral: np.ndarray, prof, seed: int, mock_set=None,
+             framework: str = "keras") -> dict:
+    """C2 trained on the mock Galaxy10 (``mock_set``: images, Galaxy10 labels, split; default the cached
+    mock of ``prof``), better-3way, class weights, and tested on the real galaxies: a spiral where it
+    answers Sp. A results record with the balanced accuracy (spiral against the rest), its bootstrap
+    95 % interval, the mock test balanced accuracy and what the network called the real galaxies of each
+    weak class."""
     from . import evaluate
-    images, g10, split_codes = galaxy10.load("mock", prof, seed=mock_seed)
+    images, g10, split_codes = mock_set if mock_set is not None else galaxy10.load("mock", prof)
     keep, y = galaxy10_relabel(g10, MAPPING)
     classes = galaxy10_classes(MAPPING)
     out = galaxy10.experiment(framework, "C2", galaxy10.channels(images[keep], "gri"), y, split_codes[keep],
@@ -184,58 +186,179 @@ def transfer(real_images: np.ndarray, real_spiral: np.ndarray, prof, seed: int, 
                 for k, name in enumerate(WEAK)})
 
 
-def fold_codes(labels, k: int, seed: int) -> np.ndarray:
-    """Fold 0..k-1 of each galaxy, stratified by label (seeded)."""
-    from sklearn.model_selection import StratifiedKFold
-    folds = np.empty(len(labels), dtype=np.int64)
-    for f, (_, test) in enumerate(StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels)):
-        folds[test] = f
-    return folds
+def _cross_validated(x: np.ndarray, y: np.ndarray, strata, prof, seed: int, k: int, framework: str):
+    """Out-of-fold P(class 1) of ``k`` networks (``galaxy10.experiment``, two-way, class weights): the items
+    are dealt into folds stratified by ``strata`` (``realism.stratified_folds``); each fold is scored by a
+    network trained on the others, 15 % of them (stratified by label) held out for early stopping.
+    Returns (scores, folds, histories, training set size)."""
+    from sklearn.model_selection import train_test_split
+    folds = realism.stratified_folds(strata, k, seed)
+    histories, n_train = [], []
+
+    def train_and_score(train_idx, test_idx):
+        _, va = train_test_split(train_idx, test_size=realism.VAL_SHARE, stratify=y[train_idx], random_state=seed)
+        codes = np.zeros(len(y), dtype=np.uint8)
+        codes[va], codes[test_idx] = 1, 2
+        out = galaxy10.experiment(framework, "C2", x, y, codes, 2, prof, "class-weights", seed)
+        histories.append(out["history"])
+        n_train.append(out["n_train"])
+        return out["proba"][:, 1]
+    return realism.cross_score(train_and_score, folds), folds, histories, int(np.mean(n_train))
 
 
 def ceiling(real_images: np.ndarray, real_spiral: np.ndarray, prof, seed: int, k: int = 5,
-            framework: str = "keras") -> dict:
+            framework: str = "keras", n_train_like: int | None = None) -> dict:
     """The same engine trained on the real galaxies, spiral against the rest (weak labels), in ``k``
-    folds: each fold tested by a network trained on the others (15 % of them held out for early
-    stopping), so that every galaxy is tested once. A record over all the galaxies, with the bootstrap
-    interval and the spread over folds."""
-    from sklearn.model_selection import train_test_split
-
+    folds, so that every galaxy is tested once by a network that never saw it. With ``n_train_like``
+    (the mock-trained network's training set size) its epochs and patience are scaled so that it gets
+    the same budget of optimiser steps as the network it is the ceiling of. A record over all the
+    galaxies, with the bootstrap interval and each fold's balanced accuracy."""
     from . import evaluate
-    x = galaxy10.channels(real_images, "gri")
-    folds = fold_codes(real_spiral, k, seed)
-    pred = np.empty(len(real_spiral), dtype=np.int64)
-    per_fold, epochs, seconds, n_train = [], 0, 0.0, 0
-    for f in range(k):
-        rest = np.nonzero(folds != f)[0]
-        _, va = train_test_split(rest, test_size=0.15, stratify=real_spiral[rest], random_state=seed)
-        codes = np.zeros(len(real_spiral), dtype=np.uint8)
-        codes[va], codes[folds == f] = 1, 2
-        out = galaxy10.experiment(framework, "C2", x, real_spiral, codes, 2, prof, "class-weights", seed)
-        pred[folds == f] = out["pred"]
-        per_fold.append(realism.balanced_accuracy(out["y_test"], out["pred"]))
-        epochs += out["history"].stopped_epoch
-        seconds += out["history"].train_seconds
-        n_train = out["n_train"]
+    n_fit = realism._n_fit(len(real_spiral) - int(np.ceil(len(real_spiral) / k)))
+    ratio = n_train_like / n_fit if n_train_like else 1.0
+    prof = replace(prof, max_epochs=max(1, round(prof.max_epochs * ratio)), patience=max(1, round(prof.patience * ratio)))
+    scores, folds, hist, n_train = _cross_validated(galaxy10.channels(real_images, "gri"), real_spiral, real_spiral,
+                                                    prof, seed, k, framework)
+    pred = (scores > 0.5).astype(np.int64)
     return evaluate.record(
-        f"C2-{framework}", "ceiling", "galaxy10-real-sample", prof, seed, real_spiral, pred, WEAK,
-        n_train=n_train, epochs=round(epochs / k), train_seconds=seconds, train_set="galaxy10-real-sample",
-        folds=k, ci95=list(evaluate.bootstrap_ci(real_spiral, pred, stat=realism.balanced_accuracy)),
-        fold_balanced_accuracy=per_fold)
+        f"C2-{framework}", "ceiling", "galaxy10-real-sample", prof.name, seed, real_spiral, pred, WEAK,
+        n_train=n_train, epochs=round(np.mean([h.stopped_epoch for h in hist])),
+        train_seconds=sum(h.train_seconds for h in hist), train_set="galaxy10-real-sample", folds=k,
+        max_epochs=prof.max_epochs, patience=prof.patience,
+        ci95=list(evaluate.bootstrap_ci(real_spiral, pred, stat=realism.balanced_accuracy)),
+        fold_balanced_accuracy=[realism.balanced_accuracy(real_spiral[folds == f], pred[folds == f]) for f in range(k)],
+        auc=realism.auc(real_spiral, scores))
+
+
+def discriminate(real_images: np.ndarray, real_spiral: np.ndarray, mock_images: np.ndarray, mock_spiral: np.ndarray,
+                 prof, seed: int, k: int = 5, framework: str = "keras") -> tuple[dict, dict]:
+    """A classifier two-sample test: C2 learns to tell real images (0) from mock ones (1), in ``k`` folds
+    stratified by side and weak class, so that every image is scored once by a network that never saw
+    it. The AUC of these scores P(mock) is the verdict (0.5: the mock cannot be told from the real sky).
+    Returns (record: AUC with its bootstrap interval and spread over folds, overall and per weak class;
+    detail: the images, ``is_mock``, ``weak``, ``scores``, ``folds``)."""
+    from . import evaluate
+    images = np.concatenate([real_images, mock_images])
+    is_mock = np.r_[np.zeros(len(real_images), np.int64), np.ones(len(mock_images), np.int64)]
+    weak = np.r_[real_spiral, mock_spiral]
+    scores, folds, hist, n_train = _cross_validated(galaxy10.channels(images, "gri"), is_mock, is_mock * 2 + weak,
+                                                    prof, seed, k, framework)
+    summary = realism.auc_summary(is_mock, scores, folds, seed=seed)
+    per_class = {w: realism.auc_summary(is_mock[weak == c], scores[weak == c], folds[weak == c], seed=seed)
+                 for c, w in enumerate(WEAK)}
+    record = evaluate.record(
+        f"C2-{framework}", "discriminator", "galaxy10-mock-vs-real", prof, seed, is_mock,
+        (scores > 0.5).astype(np.int64), ("real", "mock"), n_train=n_train,
+        epochs=round(np.mean([h.stopped_epoch for h in hist])), train_seconds=sum(h.train_seconds for h in hist),
+        k=k, input_size=prof.input_size, mock_version=galaxy10.MOCK_VERSION, **{key: summary[key] for key in ("auc", "ci95", "folds", "fold_sd")},
+        n_real=len(real_images), n_mock=len(mock_images), weak_classes=per_class)
+    return record, {"images": images, "is_mock": is_mock, "weak": weak, "scores": scores, "folds": folds}
+
+
+# ----------------------------------------------------------------------------- the verdict in words
+
+def verdict(records) -> str:
+    """Markdown sentences on how far the mock Galaxy10 is from the real galaxies, built from the records of
+    ``results/realism_galaxy10.json`` (notebook 04 shows them; no number in them is typed by hand)."""
+    by = lambda scheme: [r for r in records if r["scheme"] == scheme]
+    stats, disc, trans, ceil = by("statistics"), by("discriminator"), by("transfer"), by("ceiling")
+    if not (stats or disc or trans):
+        return "The mock Galaxy10 has not been measured against real galaxies here (`make realism-galaxy10`)."
+    version = (stats or disc or trans)[0].get("mock_version")
+    n_real = sum(stats[0]["n_real"].values()) if stats else (disc or trans)[0]["n_test" if trans and not disc else "n_real"]
+    out = [f"Measured on mock Galaxy10 version {version} against {n_real} real galaxies in Galaxy10 geometry:"]
+    if disc:
+        d = disc[0]
+        told = ("cannot be told from the real ones" if d["ci95"][0] <= 0.5 else
+                "are hard to tell from the real ones" if d["auc"] < 0.7 else "are told from the real ones")
+        per = "; ".join(f"{w} {v['auc']:.2f}" for w, v in d["weak_classes"].items())
+        out.append(f"- **Discriminator.** C2 trained to tell real images from mock ones ({d['k']} folds, every image "
+                   f"scored once by a network that never saw it) reaches AUC {d['auc']:.2f} (95 % interval "
+                   f"{d['ci95'][0]:.2f}-{d['ci95'][1]:.2f}, sd over folds {d['fold_sd']:.2f}; {per}): at the "
+                   f"resolution C2 sees ({d['input_size']} px), the mock's images {told} (0.5: indistinguishable).")
+    if trans:
+        ba = np.array([r["balanced_accuracy"] for r in trans])
+        line = (f"- **Transfer.** C2 trained on the mock (better-3way, class weights, `{trans[0]['profile']}`) finds "
+                f"the real spirals at a balanced accuracy of {100 * ba.mean():.1f} % (spiral against the rest; "
+                f"{len(ba)} seeds, {100 * ba.min():.1f}-{100 * ba.max():.1f} %; one seed's 95 % interval about "
+                f"+-{50 * np.mean([r['ci95'][1] - r['ci95'][0] for r in trans]):.0f} points)")
+        if ceil:
+            cb = np.array([r["balanced_accuracy"] for r in ceil])
+            gap = 100 * (ba.mean() - cb.mean())
+            line += (f"; the same engine trained on the real galaxies themselves ({ceil[0]['folds']} folds, "
+                     f"{ceil[0]['n_train']} training galaxies a fold) reaches {100 * cb.mean():.1f} % "
+                     f"({100 * cb.min():.1f}-{100 * cb.max():.1f} %): the mock-trained network is "
+                     f"{abs(gap):.1f} points {'above' if gap >= 0 else 'below'} that ceiling")
+        out.append(line + ".")
+    if stats:
+        st = stats[0]
+        worst = sorted(st["ks"].items(), key=lambda kv: -kv[1])[:3]
+        med = st["median"]
+        items = [f"{LABELS[k.split('/')[1]]} of the {k.split('/')[0]} galaxies (KS {d:.2f}; median real "
+                 f"{med['real/' + k]:.3g}, mock {med['mock/' + k]:.3g})" for k, d in worst]
+        out.append(f"- **Pixel statistics.** The largest differences: {'; '.join(items)}.")
+    if trans:
+        out.append("- **What it means here.** The numbers below are the mock's: its labels are exact, so they say how "
+                   "well C2 separates the classes as the mock draws them, not how it does on Galaxy10's votes. "
+                   "How the strategies, mappings and bands compare carries over to real images only as far as the "
+                   "transfer above does.")
+    return "\n".join(out)
 
 
 # ----------------------------------------------------------------------------- the command line
 
+def statistics_record(real, spiral, mock_images, mock_weak, workers: int = 1, figure: bool = True) -> dict:
+    """The pixel statistics of both sides, their KS distances per weak class (printed) and the figure."""
+    from . import plots
+    real_t, mock_t = pixel_stats(real, workers), pixel_stats(mock_images, workers)
+    tests = ks_table(real_t, spiral, mock_t, mock_weak)
+    print(f"\n{'statistic':<16}" + "".join(f"{w + ': real, mock, KS':>34}" for w in WEAK))
+    for s in STATISTICS:
+        cells = ""
+        for k, w in enumerate(WEAK):
+            a, b = real_t.loc[spiral == k, s].median(), mock_t.loc[mock_weak == k, s].median()
+            cells += f"{a:>14.3f}{b:>10.3f}{tests.get(f'{w}/{s}', (np.nan,))[0]:>10.3f}"
+        print(f"{s:<16}{cells}")
+    if figure:
+        names = np.array(WEAK)
+        fig = plots.mock_vs_real(real, names[spiral], mock_images, names[mock_weak],
+                                 real_t.assign(group=names[spiral]), mock_t.assign(group=names[mock_weak]), tests, WEAK,
+                                 STATISTICS, labels=LABELS, target=None,
+                                 titles=("real (Galaxy Zoo 2 JPEGs in Galaxy10 geometry)",
+                                         f"mock Galaxy10 (version {galaxy10.MOCK_VERSION})"),
+                                 suptitle="Real (left) and mock (right) galaxies per weak class, 69x69 px, i r g as R G B")
+        print(f"figure: {plots.save(fig, 'galaxy10_mock_vs_real')}")
+    return {"model": "pixel-statistics", "scheme": "statistics", "dataset": "galaxy10-mock-vs-real",
+            "profile": "-", "seed": STATS_SEED, "mock_version": galaxy10.MOCK_VERSION,
+            "n_real": {w: int(np.sum(spiral == k)) for k, w in enumerate(WEAK)},
+            "n_mock": {w: int(np.sum(mock_weak == k)) for k, w in enumerate(WEAK)},
+            "ks": {k: d for k, (d, _) in tests.items()}, "ks_pvalue": {k: p for k, (_, p) in tests.items()},
+            "median": medians(real_t, spiral, "real") | medians(mock_t, mock_weak, "mock"),
+            "statistics": list(STATISTICS)}
+
+
+def _say(rec: dict) -> str:
+    if rec["scheme"] == "discriminator":
+        per = ", ".join(f"{w} {v['auc']:.3f}" for w, v in rec["weak_classes"].items())
+        return (f"discriminator seed {rec['seed']}: AUC {rec['auc']:.3f} [{rec['ci95'][0]:.3f}, {rec['ci95'][1]:.3f}], "
+                f"folds sd {rec['fold_sd']:.3f}; {per} ({rec['train_seconds']:.0f} s)")
+    return (f"{rec['scheme']} seed {rec['seed']}: balanced accuracy {rec['balanced_accuracy']:.3f} "
+            f"[{rec['ci95'][0]:.3f}, {rec['ci95'][1]:.3f}], spiral recall {rec['per_class']['spiral']['recall']:.2f}, "
+            f"other {rec['per_class']['not spiral']['recall']:.2f} ({rec['train_seconds']:.0f} s)")
+
+
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description="The mock Galaxy10 against real galaxies in Galaxy10 geometry "
-                                             "(writes results/realism_galaxy10.json, figures/galaxy10_mock_vs_real.png)")
+    ap = argparse.ArgumentParser(description="The mock Galaxy10 against real galaxies in Galaxy10 geometry: pixel "
+                                             "statistics, a discriminator, transfer beside its ceiling (writes "
+                                             "results/realism_galaxy10.json, figures/galaxy10_mock_vs_real.png)")
     ap.add_argument("--sample", type=Path, default=data.DATA_DIR / "real_galaxy10_sample",
                     help=f"folder with {SAMPLE_FILE} (a development reference, not part of the repository)")
     ap.add_argument("--profile", default="quick", help="training profile (helpers.galaxy10.PROFILES)")
-    ap.add_argument("--seeds", default="0,1,2", help="training seeds, comma-separated")
-    ap.add_argument("--folds", type=int, default=5, help="folds of the real sample (ceiling)")
+    ap.add_argument("--seeds", default="0,1,2", help="training seeds of transfer and ceiling, comma-separated "
+                                                     "(the discriminator runs at the first)")
+    ap.add_argument("--folds", type=int, default=5, help="folds of the real sample (discriminator and ceiling)")
     ap.add_argument("--skip-training", action="store_true", help="statistics and figure only")
-    ap.add_argument("--skip-statistics", action="store_true", help="transfer and ceiling only")
+    ap.add_argument("--skip-statistics", action="store_true", help="discriminator, transfer and ceiling only")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--results-dir", type=Path, default=None, help="where realism_galaxy10.json goes (default results/)")
     args = ap.parse_args(argv)
@@ -247,54 +370,33 @@ def main(argv=None) -> int:
         return 0
     import os
 
-    from . import evaluate, plots
+    from . import evaluate
     workers = args.workers or os.cpu_count() or 1
     t0 = time.perf_counter()
     real, spiral = read_sample(file)
-    print(f"real sample: {len(real)} galaxies ({int(spiral.sum())} spirals)")
+    g10 = weak_labels_mock(max(int(spiral.sum()), 1))
+    mock_images, _ = galaxy10.render(STATS_SEED, g10, workers, progress=False)
+    mock_weak = weak_label(g10)
+    print(f"real sample: {len(real)} galaxies ({int(spiral.sum())} spirals); mock sample: {len(g10)} galaxies of "
+          f"mock Galaxy10 version {galaxy10.MOCK_VERSION} ({int(mock_weak.sum())} of classes 7-9)")
     records = []
+    save = lambda: evaluate.write_results("realism_galaxy10", records, args.results_dir)
     if not args.skip_statistics:
-        g10 = weak_labels_mock(int(spiral.sum()) if spiral.sum() else 1)
-        mock_images, _ = galaxy10.render(STATS_SEED, g10, workers, progress=False)
-        mock_weak = weak_label(g10)
-        real_t, mock_t = pixel_stats(real, workers), pixel_stats(mock_images, workers)
-        tests = ks_table(real_t, spiral, mock_t, mock_weak)
-        print(f"\n{'statistic':<16}" + "".join(f"{w + ': real, mock, KS':>34}" for w in WEAK))
-        for s in STATISTICS:
-            cells = ""
-            for k, w in enumerate(WEAK):
-                a = real_t.loc[spiral == k, s].median()
-                b = mock_t.loc[mock_weak == k, s].median()
-                d = tests.get(f"{w}/{s}", (np.nan,))[0]
-                cells += f"{a:>14.3f}{b:>10.3f}{d:>10.3f}"
-            print(f"{s:<16}{cells}")
-        fig = plots.mock_vs_real(real, np.array(WEAK)[spiral], mock_images, np.array(WEAK)[mock_weak],
-                                 real_t.assign(group=np.array(WEAK)[spiral]),
-                                 mock_t.assign(group=np.array(WEAK)[mock_weak]), tests, WEAK, STATISTICS,
-                                 labels=LABELS, target=None,
-                                 titles=("real (Galaxy Zoo 2 JPEGs in Galaxy10 geometry)", "mock Galaxy10"),
-                                 suptitle="Real (left) and mock (right) galaxies per weak class, 69x69 px, i r g as R G B")
-        print(f"figure: {plots.save(fig, 'galaxy10_mock_vs_real')}")
-        records.append({"model": "pixel-statistics", "scheme": "statistics", "dataset": "galaxy10-mock-vs-real",
-                        "profile": "-", "seed": STATS_SEED, "mock_version": galaxy10.MOCK_VERSION,
-                        "n_real": {w: int(np.sum(spiral == k)) for k, w in enumerate(WEAK)},
-                        "n_mock": {w: int(np.sum(mock_weak == k)) for k, w in enumerate(WEAK)},
-                        "ks": {k: d for k, (d, _) in tests.items()}, "ks_pvalue": {k: p for k, (_, p) in tests.items()},
-                        "median": medians(real_t, spiral, "real") | medians(mock_t, mock_weak, "mock"),
-                        "statistics": list(STATISTICS)})
-        evaluate.write_results("realism_galaxy10", records, args.results_dir)
+        records.append(statistics_record(real, spiral, mock_images, mock_weak, workers))
+        save()
     if not args.skip_training:
         prof = galaxy10.profile(args.profile)
-        for seed in (int(s) for s in args.seeds.split(",")):
-            for rec in (transfer(real, spiral, prof, seed), ceiling(real, spiral, prof, seed, args.folds)):
-                records.append(rec)
-                print(f"  {rec['scheme']:<9} seed {seed}: balanced accuracy {rec['balanced_accuracy']:.3f} "
-                      f"[{rec['ci95'][0]:.3f}, {rec['ci95'][1]:.3f}], spiral recall "
-                      f"{rec['per_class']['spiral']['recall']:.2f}, other {rec['per_class']['not spiral']['recall']:.2f} "
-                      f"({rec['train_seconds']:.0f} s)", flush=True)
-                evaluate.write_results("realism_galaxy10", records, args.results_dir)
-    print(f"results: {evaluate.write_results('realism_galaxy10', records, args.results_dir)} "
-          f"({time.perf_counter() - t0:.0f} s)")
+        seeds = [int(s) for s in args.seeds.split(",")]
+        records.append(discriminate(real, spiral, mock_images, mock_weak, prof, seeds[0], args.folds)[0])
+        print(_say(records[-1]), flush=True)
+        save()
+        for seed in seeds:
+            records.append(transfer(real, spiral, prof, seed))
+            print(_say(records[-1]), flush=True)
+            records.append(ceiling(real, spiral, prof, seed, args.folds, n_train_like=records[-1]["n_train"]))
+            print(_say(records[-1]), flush=True)
+            save()
+    print(f"results: {save()} ({time.perf_counter() - t0:.0f} s)")
     return 0
 
 

@@ -88,3 +88,24 @@ def test_statistics_record_and_figure_on_a_tiny_sample(tmp_path, monkeypatch):
     assert rec["n_real"] == {"not spiral": 5, "spiral": 5} and rec["n_mock"] == {"not spiral": 5, "spiral": 5}
     assert all(0 <= d <= 1 for d in rec["ks"].values())
     assert (tmp_path / "figures" / "galaxy10_mock_vs_real.png").exists()
+
+
+def test_verdict_writes_its_numbers_from_the_records():
+    from helpers import evaluate
+    y = np.r_[np.zeros(50, int), np.ones(50, int)]
+    trans = [evaluate.record("C2-keras", "transfer", "galaxy10-real-sample", "quick", s, y, np.r_[np.zeros(40, int),
+             np.ones(10, int), np.zeros(15, int), np.ones(35, int)], gr.WEAK, 1000, 5, 10.0, mock_version=2,
+             ci95=[0.70, 0.80]) for s in (0, 1)]
+    ceil = [evaluate.record("C2-keras", "ceiling", "galaxy10-real-sample", "quick", 0, y, y, gr.WEAK, 340, 9, 50.0,
+                            folds=5)]
+    disc = [{"scheme": "discriminator", "auc": 0.55, "ci95": [0.51, 0.59], "fold_sd": 0.03, "k": 5, "input_size": 40,
+             "n_real": 100, "mock_version": 2, "weak_classes": {"not spiral": {"auc": 0.52}, "spiral": {"auc": 0.58}}}]
+    stats = [{"scheme": "statistics", "mock_version": 2, "n_real": {"not spiral": 50, "spiral": 50},
+              "ks": {"spiral/size": 0.4, "not spiral/noise": 0.1}, "median": {"real/spiral/size": 0.17,
+              "mock/spiral/size": 0.15, "real/not spiral/noise": 3.1, "mock/not spiral/noise": 3.0}}]
+    text = gr.verdict(trans + ceil + disc + stats)
+    assert "version 2 against 100 real galaxies" in text and "AUC 0.55" in text and "spiral 0.58" in text
+    assert "are hard to tell from the real ones" in text
+    assert "balanced accuracy of 75.0 %" in text and "reaches 100.0 %" in text and "25.0 points below" in text
+    assert text.index("r50 / frame width of the spiral") < text.index("sky noise (of 255) of the not spiral")
+    assert "has not been measured" in gr.verdict([])
