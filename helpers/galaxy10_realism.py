@@ -38,10 +38,10 @@ SPIRAL_CLASSES = (7, 8, 9)
 BORDER = 6            # px of each edge of the 69 px frame where the sky is measured
 STATISTICS = ("size", "concentration", "asymmetry", "smoothness", "centre_hue", "outer_hue",
               "sky", "noise", "acf1", "speckle", "peak")
-LABELS = {"size": "r50 / frame width", "concentration": "concentration C", "asymmetry": "asymmetry A",
-          "smoothness": "smoothness S", "centre_hue": "centre (R-B)/(R+G+B)", "outer_hue": "outskirts (R-B)/(R+G+B)",
-          "sky": "sky level (of 255)", "noise": "sky noise (of 255)", "acf1": "sky noise ACF at 1 px",
-          "speckle": "sky R-B scatter (of 255)", "peak": "peak above sky (sky sigmas)"}
+LABELS = {"size": "r50 / frame", "concentration": "concentration", "asymmetry": "asymmetry",
+          "smoothness": "smoothness", "centre_hue": "centre colour\n(R-B)/(R+G+B)",
+          "outer_hue": "outskirts colour\n(R-B)/(R+G+B)", "sky": "sky level\n(of 255)", "noise": "sky noise\n(of 255)",
+          "acf1": "sky noise\nACF at 1 px", "speckle": "sky R-B scatter\n(of 255)", "peak": "peak above sky\n(sky sigmas)"}
 STATS_SEED = 7        # seed of the mock galaxies measured against the real ones
 MAPPING = "better-3way"
 

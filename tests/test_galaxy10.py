@@ -150,7 +150,7 @@ def test_pytorch_trains_on_colour_batches():
     assert hist.stopped_epoch == 1
 
 
-def test_mock_cache_from_another_generator_version_is_rebuilt(tmp_path, monkeypatch, capsys):
+def test_mock_cache_from_another_generator_or_mock_version_is_rebuilt(tmp_path, monkeypatch, capsys):
     import h5py
     monkeypatch.setattr(galaxy10, "mock_path", lambda n, seed: tmp_path / f"g10_{n}_{seed}.h5")
     path = galaxy10.ensure_mock(12, seed=2, progress=False)
@@ -159,8 +159,14 @@ def test_mock_cache_from_another_generator_version_is_rebuilt(tmp_path, monkeypa
         f.attrs["generator_version"] = galaxy10.mock.GENERATOR_VERSION - 1
     assert galaxy10.ensure_mock(12, seed=2, progress=False) == path
     assert "rebuilding" in capsys.readouterr().out
-    with h5py.File(path) as f:
+    with h5py.File(path, "a") as f:
         assert f.attrs["generator_version"] == galaxy10.mock.GENERATOR_VERSION
+        assert f.attrs["mock_version"] == galaxy10.MOCK_VERSION
+        del f.attrs["mock_version"]   # a file written before the mock Galaxy10 had a version of its own
+    assert galaxy10.ensure_mock(12, seed=2, progress=False) == path
+    assert "mock Galaxy10 version None" in capsys.readouterr().out
+    with h5py.File(path) as f:
+        assert f.attrs["mock_version"] == galaxy10.MOCK_VERSION
 
 
 def test_parse_seeds():
