@@ -3,8 +3,8 @@
 The real set (Leung & Bovy, astroNN): 21785 colour images of 69x69 px, uint8, gri as RGB (i red,
 r green, g blue, as the SDSS colour JPEGs), labels 0..9 from Galaxy Zoo 2 votes. The images are
 Galaxy Zoo 2 cutouts (424 px across at 0.02 Petrosian R90 per px), cropped to the central 207 px and
-binned 3x, as we recall the astroNN documentation (not checkable offline): every frame is then about
-4.1 R90 wide, whatever the galaxy's angular size; the mock is framed that way.
+downscaled 3x: every frame is about 4.1 R90 wide, whatever the galaxy's angular size; the mock is framed
+that way.
 
 File format (the real ``Galaxy10.h5``, and the mock written in the same format)::
 
@@ -13,10 +13,12 @@ File format (the real ``Galaxy10.h5``, and the mock written in the same format):
     mock only: /split uint8 (N,) 0 train 1 val 2 test, /meta (generator parameters), attrs
 
 The mock (:func:`ensure_mock`) reuses ``helpers.mock``'s physics (masses, sizes, Sersic bulges,
-exponential disks with arms, knots, bars and dust, neighbours, PSF, SDSS noise) and renders each
-galaxy's components in g, r and i with their own colours: red bulges and ellipticals, bluer disks,
-blue star-forming knots. Each Galaxy10 class is given the morphology its name describes, drawn
-around the E/S0/Sp recipe of the galaxies that carry it (see ``G10_RECIPES``).
+exponential disks with arms, knots, bars and dust, neighbours, stars, PSF, SDSS noise) and its colours
+in g, r and i: red bulges and ellipticals, bluer disks, blue star-forming knots. Each Galaxy10 class is
+given the morphology its name describes, drawn around the E/S0/Sp recipe of the galaxies that carry it
+(see ``G10_RECIPES``). Each galaxy is one of Galaxy Zoo 2's (:data:`GZ2`), rendered at SDSS's 0.396"/px in
+a field of :data:`FIELD_R90` Petrosian R90 and made into an SDSS colour JPEG as Galaxy10's images were
+(:func:`to_rgb`), calibrated against real galaxies in Galaxy10 geometry (``helpers.galaxy10_realism``).
 """
 from __future__ import annotations
 
@@ -28,7 +30,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-import galsim
 import h5py
 import numpy as np
 from tqdm.auto import tqdm
@@ -196,9 +197,9 @@ def _incline(p: dict, rng, lo: float, hi: float, cls: str) -> None:
 def draw_g10_parameters(rng: np.random.Generator, g10: int, realism=mock.Realism(),
                         selection: mock.Selection | None = None) -> dict:
     """Parameters of a galaxy of Galaxy10 class ``g10``: mock.draw_parameters of the physical class
-    behind it (a galaxy of ``selection``, default :data:`GZ2`), then the morphology the class name describes (inclination,
-    shape, arms). Its T-type is Galaxy Zoo 2's votes' (no catalogue scatter): ``ttype`` and
-    ``ttype_true`` alike."""
+    behind it (a galaxy of ``selection``, default :data:`GZ2`), then the morphology the class name
+    describes (inclination, shape, arms). Its T-type is the drawn one, without a catalogue's scatter
+    (Galaxy10's labels are votes on what the galaxy looks like): ``ttype`` and ``ttype_true`` alike."""
     u = rng.random()
     base = {0: "S0" if u < 0.7 else "Sp", 1: "E" if u < 0.9 else "S0", 2: "E" if u < 0.75 else "S0",
             3: "S0" if u < 0.7 else "E", 4: "S0" if u < 0.5 else "Sp", 5: "Sp", 6: "Sp",
@@ -663,8 +664,9 @@ def this_run(strategy_records, colour_records, earlier_records, framework_record
     strategy (from the multi-seed records; None when there are none)."""
     recall = lambda r, c: r["per_class"][c]["recall"] if c in r["per_class"] else float("nan")
     span = lambda values, f="{:.2f}": "-".join(dict.fromkeys(f.format(v) for v in (min(values), max(values))))
-    sds = [v["balanced_accuracy"]["sd"] for v in paired_summary(rebalancing_records).values()] if rebalancing_records else []
-    sd = float(np.mean([v for v in sds if v is not None])) if any(v is not None for v in sds) else None
+    sds = [v["balanced_accuracy"]["sd"] for v in paired_summary(rebalancing_records).values()
+           if v["balanced_accuracy"]["sd"] is not None] if rebalancing_records else []
+    sd = float(np.mean(sds)) if sds else None
 
     def against_seeds(a, b):
         d = abs(a - b)
@@ -674,8 +676,9 @@ def this_run(strategy_records, colour_records, earlier_records, framework_record
                 f"one strategy (sd {100 * sd:.1f} points)")
     out = []
     st = strategy_records
-    out.append(f"- **Plain accuracy hides the imbalance.** The four colour runs score {span([r['accuracy'] for r in st], '{:.0%}')} "
-               f"accuracy while finding {span([recall(r, 'S0') for r in st], '{:.0%}')} of the lenticulars "
+    out.append(f"- **Plain accuracy hides the imbalance.** The four colour runs score "
+               f"{span([r['accuracy'] for r in st], '{:.0%}')} accuracy while finding "
+               f"{span([recall(r, 'S0') for r in st], '{:.0%}')} of the lenticulars "
                f"(balanced accuracy {span([r['balanced_accuracy'] for r in st])}); which strategy ranks first in "
                f"one seed is not the answer: that is the multi-seed comparison above.")
     col, g = colour_records
@@ -696,8 +699,8 @@ def this_run(strategy_records, colour_records, earlier_records, framework_record
                f"{against_seeds(k['balanced_accuracy'], t['balanced_accuracy'])}. Besides their own initial weights, "
                f"the two engines differ in the batch-normalisation statistics at validation (PyTorch recomputes them, "
                f"`train.recalibrate_batchnorm`; Keras keeps a running mean) and, on a CPU with AMX, in PyTorch's "
-               f"bfloat16. Their times, {k['train_seconds'] / k['epochs']:.1f} and {t['train_seconds'] / t['epochs']:.1f} s "
-               f"an epoch on the machine that ran this, are not a benchmark.")
+               f"bfloat16. Their times, {k['train_seconds'] / k['epochs']:.1f} and "
+               f"{t['train_seconds'] / t['epochs']:.1f} s an epoch on the machine that ran this, are not a benchmark.")
     return "\n".join(out)
 
 
@@ -716,7 +719,8 @@ def main(argv=None) -> int:
     rebalancing_runs(parse_seeds(args.seeds), prof, args.framework, results_dir=args.results_dir)
     path = (Path(args.results_dir) if args.results_dir else data.RESULTS_DIR) / f"{REBALANCING_TOPIC}.json"
     from . import evaluate
-    records = [r for r in evaluate.read_records(path) if r.get("mock_version") == MOCK_VERSION and r["profile"] == prof.name]
+    records = [r for r in evaluate.read_records(path)
+               if r.get("mock_version") == MOCK_VERSION and r["profile"] == prof.name]
     for strategy, s in paired_summary(records).items():
         line = f"{strategy:<13} {s['seeds']} seeds"
         for m in ("balanced_accuracy", "S0_recall"):

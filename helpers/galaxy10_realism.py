@@ -41,7 +41,8 @@ STATISTICS = ("size", "concentration", "asymmetry", "smoothness", "centre_hue", 
 LABELS = {"size": "r50 / frame", "concentration": "concentration", "asymmetry": "asymmetry",
           "smoothness": "smoothness", "centre_hue": "centre colour\n(R-B)/(R+G+B)",
           "outer_hue": "outskirts colour\n(R-B)/(R+G+B)", "sky": "sky level\n(of 255)", "noise": "sky noise\n(of 255)",
-          "acf1": "sky noise\nACF at 1 px", "speckle": "sky R-B scatter\n(of 255)", "peak": "peak above sky\n(sky sigmas)"}
+          "acf1": "sky noise\nACF at 1 px", "speckle": "sky R-B scatter\n(of 255)",
+          "peak": "peak above sky\n(sky sigmas)"}
 STATS_SEED = 7        # seed of the mock galaxies measured against the real ones
 MAPPING = "better-3way"
 
@@ -216,7 +217,8 @@ def ceiling(real_images: np.ndarray, real_spiral: np.ndarray, prof, seed: int, k
     from . import evaluate
     n_fit = realism._n_fit(len(real_spiral) - int(np.ceil(len(real_spiral) / k)))
     ratio = n_train_like / n_fit if n_train_like else 1.0
-    prof = replace(prof, max_epochs=max(1, round(prof.max_epochs * ratio)), patience=max(1, round(prof.patience * ratio)))
+    prof = replace(prof, max_epochs=max(1, round(prof.max_epochs * ratio)),
+                   patience=max(1, round(prof.patience * ratio)))
     scores, folds, hist, n_train = _cross_validated(galaxy10.channels(real_images, "gri"), real_spiral, real_spiral,
                                                     prof, seed, k, framework)
     pred = (scores > 0.5).astype(np.int64)
@@ -250,7 +252,8 @@ def discriminate(real_images: np.ndarray, real_spiral: np.ndarray, mock_images: 
         f"C2-{framework}", "discriminator", "galaxy10-mock-vs-real", prof, seed, is_mock,
         (scores > 0.5).astype(np.int64), ("real", "mock"), n_train=n_train,
         epochs=round(np.mean([h.stopped_epoch for h in hist])), train_seconds=sum(h.train_seconds for h in hist),
-        k=k, input_size=prof.input_size, mock_version=galaxy10.MOCK_VERSION, **{key: summary[key] for key in ("auc", "ci95", "folds", "fold_sd")},
+        k=k, input_size=prof.input_size, mock_version=galaxy10.MOCK_VERSION,
+        **{key: summary[key] for key in ("auc", "ci95", "folds", "fold_sd")},
         n_real=len(real_images), n_mock=len(mock_images), weak_classes=per_class)
     return record, {"images": images, "is_mock": is_mock, "weak": weak, "scores": scores, "folds": folds}
 
@@ -265,7 +268,7 @@ def verdict(records) -> str:
     if not (stats or disc or trans):
         return "The mock Galaxy10 has not been measured against real galaxies here (`make realism-galaxy10`)."
     version = (stats or disc or trans)[0].get("mock_version")
-    n_real = sum(stats[0]["n_real"].values()) if stats else (disc or trans)[0]["n_test" if trans and not disc else "n_real"]
+    n_real = sum(stats[0]["n_real"].values()) if stats else disc[0]["n_real"] if disc else trans[0]["n_test"]
     out = [f"Measured on mock Galaxy10 version {version} against {n_real} real galaxies in Galaxy10 geometry:"]
     if disc:
         d = disc[0]
@@ -294,7 +297,7 @@ def verdict(records) -> str:
         st = stats[0]
         worst = sorted(st["ks"].items(), key=lambda kv: -kv[1])[:3]
         med = st["median"]
-        items = [f"{LABELS[k.split('/')[1]]} of the {k.split('/')[0]} galaxies (KS {d:.2f}; median real "
+        items = [f"{LABELS[k.split('/')[1]].replace(chr(10), ' ')} of the {k.split('/')[0]} galaxies (KS {d:.2f}; median real "
                  f"{med['real/' + k]:.3g}, mock {med['mock/' + k]:.3g})" for k, d in worst]
         out.append(f"- **Pixel statistics.** The largest differences: {'; '.join(items)}.")
     if trans:
@@ -326,7 +329,8 @@ def statistics_record(real, spiral, mock_images, mock_weak, workers: int = 1, fi
                                  STATISTICS, labels=LABELS, target=None,
                                  titles=("real (Galaxy Zoo 2 JPEGs in Galaxy10 geometry)",
                                          f"mock Galaxy10 (version {galaxy10.MOCK_VERSION})"),
-                                 suptitle="Real (left) and mock (right) galaxies per weak class, 69x69 px, i r g as R G B")
+                                 suptitle="Real (left) and mock (right) galaxies per weak class, 69x69 px, "
+                                          "i r g as R G B")
         print(f"figure: {plots.save(fig, 'galaxy10_mock_vs_real')}")
     return {"model": "pixel-statistics", "scheme": "statistics", "dataset": "galaxy10-mock-vs-real",
             "profile": "-", "seed": STATS_SEED, "mock_version": galaxy10.MOCK_VERSION,
@@ -360,7 +364,8 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-training", action="store_true", help="statistics and figure only")
     ap.add_argument("--skip-statistics", action="store_true", help="discriminator, transfer and ceiling only")
     ap.add_argument("--workers", type=int, default=None)
-    ap.add_argument("--results-dir", type=Path, default=None, help="where realism_galaxy10.json goes (default results/)")
+    ap.add_argument("--results-dir", type=Path, default=None,
+                    help="where realism_galaxy10.json goes (default results/)")
     args = ap.parse_args(argv)
     file = args.sample / SAMPLE_FILE if args.sample.is_dir() or not args.sample.suffix else args.sample
     if not file.is_file():

@@ -107,5 +107,5 @@ def test_verdict_writes_its_numbers_from_the_records():
     assert "version 2 against 100 real galaxies" in text and "AUC 0.55" in text and "spiral 0.58" in text
     assert "are hard to tell from the real ones" in text
     assert "balanced accuracy of 75.0 %" in text and "reaches 100.0 %" in text and "25.0 points below" in text
-    assert text.index("r50 / frame width of the spiral") < text.index("sky noise (of 255) of the not spiral")
+    assert text.index("r50 / frame of the spiral") < text.index("sky noise (of 255) of the not spiral")
     assert "has not been measured" in gr.verdict([])
