@@ -45,6 +45,7 @@ LABELS = {"size": "r50 / frame", "concentration": "concentration", "asymmetry": 
           "peak": "peak above sky\n(sky sigmas)"}
 STATS_SEED = 7        # seed of the mock galaxies measured against the real ones
 MAPPING = "better-3way"
+PARTS = ("statistics", "discriminator", "transfer", "ceiling")
 
 
 # ----------------------------------------------------------------------------- the samples
@@ -185,6 +186,13 @@ def transfer(real_images: np.ndarray, real_spiral: np.ndarray, prof, seed: int, 
         mock_test_balanced_accuracy=mock_test["balanced_accuracy"],
         called={name: {c: float(np.mean(called[real_spiral == k] == j)) for j, c in enumerate(classes)}
                 for k, name in enumerate(WEAK)})
+
+
+def mock_n_train(mock_set, prof) -> int:
+    """How many training galaxies :func:`transfer` fits on (better-3way, the mock's training split)."""
+    _, g10, split_codes = mock_set
+    keep, _ = galaxy10_relabel(g10, MAPPING)
+    return int(np.sum(split_codes[keep] == 0))
 
 
 def _cross_validated(x: np.ndarray, y: np.ndarray, strata, prof, seed: int, k: int, framework: str):
@@ -361,12 +369,16 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", default="0,1,2", help="training seeds of transfer and ceiling, comma-separated "
                                                      "(the discriminator runs at the first)")
     ap.add_argument("--folds", type=int, default=5, help="folds of the real sample (discriminator and ceiling)")
-    ap.add_argument("--skip-training", action="store_true", help="statistics and figure only")
-    ap.add_argument("--skip-statistics", action="store_true", help="discriminator, transfer and ceiling only")
+    ap.add_argument("--parts", default=",".join(PARTS),
+                    help=f"what to measure, comma-separated, of {', '.join(PARTS)} (each part's records replace "
+                         f"the stored ones of the same key; the others stay)")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--results-dir", type=Path, default=None,
                     help="where realism_galaxy10.json goes (default results/)")
     args = ap.parse_args(argv)
+    parts = set(args.parts.split(","))
+    if parts - set(PARTS):
+        ap.error(f"unknown parts {sorted(parts - set(PARTS))}; choose from {', '.join(PARTS)}")
     file = args.sample / SAMPLE_FILE if args.sample.is_dir() or not args.sample.suffix else args.sample
     if not file.is_file():
         print(f"No real Galaxy10-geometry sample at {args.sample} ({SAMPLE_FILE} expected): nothing to compare the "
@@ -379,28 +391,35 @@ def main(argv=None) -> int:
     workers = args.workers or os.cpu_count() or 1
     t0 = time.perf_counter()
     real, spiral = read_sample(file)
-    g10 = weak_labels_mock(max(int(spiral.sum()), 1))
-    mock_images, _ = galaxy10.render(STATS_SEED, g10, workers, progress=False)
-    mock_weak = weak_label(g10)
-    print(f"real sample: {len(real)} galaxies ({int(spiral.sum())} spirals); mock sample: {len(g10)} galaxies of "
-          f"mock Galaxy10 version {galaxy10.MOCK_VERSION} ({int(mock_weak.sum())} of classes 7-9)")
+    print(f"real sample: {len(real)} galaxies ({int(spiral.sum())} spirals); mock Galaxy10 version "
+          f"{galaxy10.MOCK_VERSION}")
+    if parts & {"statistics", "discriminator"}:   # as many mock galaxies of each weak class as real ones
+        g10 = weak_labels_mock(max(int(spiral.sum()), 1))
+        mock_images, _ = galaxy10.render(STATS_SEED, g10, workers, progress=False)
+        mock_weak = weak_label(g10)
     records = []
     save = lambda: evaluate.write_results("realism_galaxy10", records, args.results_dir)
-    if not args.skip_statistics:
+    if "statistics" in parts:
         records.append(statistics_record(real, spiral, mock_images, mock_weak, workers))
         save()
-    if not args.skip_training:
-        prof = galaxy10.profile(args.profile)
-        seeds = [int(s) for s in args.seeds.split(",")]
+    prof = galaxy10.profile(args.profile)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    if "discriminator" in parts:
         records.append(discriminate(real, spiral, mock_images, mock_weak, prof, seeds[0], args.folds)[0])
         print(_say(records[-1]), flush=True)
         save()
-        for seed in seeds:
-            records.append(transfer(real, spiral, prof, seed))
+    mock_set = galaxy10.load("mock", prof) if parts & {"transfer", "ceiling"} else None
+    for seed in seeds if mock_set else ():
+        n_train = None
+        if "transfer" in parts:
+            records.append(transfer(real, spiral, prof, seed, mock_set))
+            n_train = records[-1]["n_train"]
             print(_say(records[-1]), flush=True)
-            records.append(ceiling(real, spiral, prof, seed, args.folds, n_train_like=records[-1]["n_train"]))
+        if "ceiling" in parts:
+            n_train = n_train or mock_n_train(mock_set, prof)
+            records.append(ceiling(real, spiral, prof, seed, args.folds, n_train_like=n_train))
             print(_say(records[-1]), flush=True)
-            save()
+        save()
     print(f"results: {save()} ({time.perf_counter() - t0:.0f} s)")
     return 0
 

@@ -75,13 +75,16 @@ def test_cli_without_sample_says_so_and_exits_0(tmp_path, capsys):
     assert gr.main(["--sample", str(tmp_path / "nowhere")]) == 0
     out = capsys.readouterr().out
     assert "No real Galaxy10-geometry sample" in out and "nowhere" in out
+    with pytest.raises(SystemExit):
+        gr.main(["--sample", str(tmp_path), "--parts", "statistics,colour"])
+    assert "unknown parts ['colour']" in capsys.readouterr().err
 
 
 def test_statistics_record_and_figure_on_a_tiny_sample(tmp_path, monkeypatch):
     from helpers import data, evaluate
     monkeypatch.setattr(data, "FIGURES_DIR", tmp_path / "figures")
     write_sample(tmp_path / gr.SAMPLE_FILE, n=10)
-    assert gr.main(["--sample", str(tmp_path), "--skip-training", "--workers", "1",
+    assert gr.main(["--sample", str(tmp_path), "--parts", "statistics", "--workers", "1",
                     "--results-dir", str(tmp_path)]) == 0
     rec, = evaluate.read_records(tmp_path / "realism_galaxy10.json")
     assert rec["scheme"] == "statistics" and rec["mock_version"] == galaxy10.MOCK_VERSION
