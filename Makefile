@@ -12,7 +12,7 @@ export KERAS_BACKEND := tensorflow
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: setup browser data reproduce notebooks test unit nbval realism slides bench clean
+.PHONY: setup browser data reproduce notebooks test unit nbval realism realism-galaxy10 slides bench clean
 setup: $(VENV)/.installed browser
 
 # Headless Chromium (Debian's 'chromium') renders the slide deck in its test and prints it to PDF.
@@ -89,6 +89,14 @@ SAMPLE ?= ../shared/reference/real_sdss_sample
 REALISM_ARGS ?=
 realism: setup
 	$(PY) -m helpers.realism --sample $(SAMPLE) $(REALISM_ARGS)
+
+# The mock Galaxy10 against real galaxies in Galaxy10 SDSS geometry (a reference sample outside the
+# repository, as SAMPLE): pixel statistics, a discriminator, transfer beside the real-trained ceiling
+# -> results/realism_galaxy10.json, figures/galaxy10_mock_vs_real.png (about an hour on two cores).
+G10_SAMPLE ?= ../shared/reference/real_galaxy10_sample
+G10_ARGS ?=
+realism-galaxy10: setup
+	$(PY) -m helpers.galaxy10_realism --sample $(G10_SAMPLE) $(G10_ARGS)
 
 clean:
 	rm -rf .test-output checkpoints data/processed/*.tmp

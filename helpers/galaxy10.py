@@ -3,8 +3,8 @@
 The real set (Leung & Bovy, astroNN): 21785 colour images of 69x69 px, uint8, gri as RGB (i red,
 r green, g blue, as the SDSS colour JPEGs), labels 0..9 from Galaxy Zoo 2 votes. The images are
 Galaxy Zoo 2 cutouts (424 px across at 0.02 Petrosian R90 per px), cropped to the central 207 px and
-binned 3x, as we recall the astroNN documentation (not checkable offline): every frame is then about
-4.1 R90 wide, whatever the galaxy's angular size; the mock is framed that way.
+downscaled 3x: every frame is about 4.1 R90 wide, whatever the galaxy's angular size; the mock is framed
+that way.
 
 File format (the real ``Galaxy10.h5``, and the mock written in the same format)::
 
@@ -13,10 +13,12 @@ File format (the real ``Galaxy10.h5``, and the mock written in the same format):
     mock only: /split uint8 (N,) 0 train 1 val 2 test, /meta (generator parameters), attrs
 
 The mock (:func:`ensure_mock`) reuses ``helpers.mock``'s physics (masses, sizes, Sersic bulges,
-exponential disks with arms, knots, bars and dust, neighbours, PSF, SDSS noise) and renders each
-galaxy's components in g, r and i with their own colours: red bulges and ellipticals, bluer disks,
-blue star-forming knots. Each Galaxy10 class is given the morphology its name describes, drawn
-around the E/S0/Sp recipe of the galaxies that carry it (see ``G10_RECIPES``).
+exponential disks with arms, knots, bars and dust, neighbours, stars, PSF, SDSS noise) and its colours
+in g, r and i: red bulges and ellipticals, bluer disks, blue star-forming knots. Each Galaxy10 class is
+given the morphology its name describes, drawn around the E/S0/Sp recipe of the galaxies that carry it
+(see ``G10_RECIPES``). Each galaxy is one of Galaxy Zoo 2's (:data:`GZ2`), rendered at SDSS's 0.396"/px in
+a field of :data:`FIELD_R90` Petrosian R90 and made into an SDSS colour JPEG as Galaxy10's images were
+(:func:`to_rgb`), calibrated against real galaxies in Galaxy10 geometry (``helpers.galaxy10_realism``).
 """
 from __future__ import annotations
 
@@ -28,12 +30,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-import galsim
 import h5py
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import data, mock
+from . import data, mock, realism
 from .classes import stratified_counts
 from .train import Profile
 
@@ -49,6 +50,10 @@ SHAPE = (STAMP, STAMP, 3)
 BANDS_RGB = ("i", "r", "g")
 G_CHANNEL = BANDS_RGB.index("g")  # 2: g is the blue channel (the earlier reproduction read red)
 MOCK_SEED = 42
+# The mock Galaxy10's own recipe (framing, colours, the JPEG chain), bumped whenever a change makes other
+# images; written as the attribute ``mock_version`` beside mock.GENERATOR_VERSION, and ensure_mock
+# rebuilds a cached file made by another version of either.
+MOCK_VERSION = 2
 
 # Profiles of notebook 04. The CPU profiles resample the 64 px view to 40 px (factor 1.6, by
 # area): the smallest size at which C2's layers still leave a feature map (34 px is the minimum).
@@ -151,10 +156,25 @@ def load_real(path=None) -> tuple[np.ndarray, np.ndarray]:
 
 # ----------------------------------------------------------------------------- mock Galaxy10
 
-SKY_MAG = {"g": 21.9, "r": 20.9, "i": 20.2}           # mag / arcsec^2, SDSS dark sky
-PSF_SCALE = {"g": 1.0, "r": 0.93, "i": 0.88}          # seeing improves to the red
-RGB_WEIGHTS = (1.0, 1.45, 2.5)                        # i, r, g scalings before the Lupton stretch
-LUPTON = {"stretch": 0.9, "Q": 6.0}                   # asinh stretch (Lupton et al. 2004)
+# Galaxy Zoo 2's galaxies (the SDSS main sample, r < 17.0: g about 0.7 mag fainter for these colours,
+# nearly all at z < 0.25): the flux limit sets how far away, so how small and how far above their sky.
+GZ2 = mock.Selection("gz2", 17.7, (0.01, 0.25), spiral_min_r90_fwhm=5.0)
+# Galaxy Zoo 2 cutouts: 424 px at 0.02 Petrosian R90 per px, of which Galaxy10 keeps the central 207 px.
+GZ2_GRID = 207
+FIELD_R90 = 0.02 * GZ2_GRID
+# The SDSS colour JPEG (realism.Stretch: the Lupton et al. 2004 composite of g, r, i, the cutout
+# service's resampling to the 207 px grid and Galaxy Zoo's JPEG), then Galaxy10's 3x bilinear downscale.
+# Calibrated on real galaxies in Galaxy10 geometry (helpers.galaxy10_realism; README, "Galaxy10 SDSS in
+# Keras"): the real sky is clipped at 0 after its noise was correlated, and its colour noise is far
+# smoother than its light's (R - B scatters half as much as R). So each band is smoothed before the stretch
+# (SKY_SMOOTH_PX: the real sky's level, noise and zeros together) and the colour (the JPEG's Cb, Cr) blurred
+# after it (CHROMA_BLUR_PX; 3 px halves the excess colour speckle, more would smear the centres' colour
+# into the outskirts), where the g-band chain's frame JPEG would clip a white sky. sky (per channel) and
+# soften give the real sky level and noise, colour_zero the colour of the real galaxies' centres.
+STRETCH = realism.Stretch(sky=(1.37, 3.25, 0.21), soften=1.525, q=8.0, colour_zero=0.5, jpeg_quality=75,
+                          jpeg_grid=GZ2_GRID, frame_jpeg=None)
+SKY_SMOOTH_PX = 0.7    # Gaussian sigma, SDSS px
+CHROMA_BLUR_PX = 3.0   # Gaussian sigma, SDSS px
 
 
 G10_RECIPES = {
@@ -177,14 +197,18 @@ def _incline(p: dict, rng, lo: float, hi: float, cls: str) -> None:
     p["dust_strength"] = (rng.uniform(0.2, 0.8) * (1.0 if cls == "Sp" else 0.3)) if p["inclination_deg"] > 65 else 0.0
 
 
-def draw_g10_parameters(rng: np.random.Generator, g10: int, realism=mock.Realism()) -> dict:
+def draw_g10_parameters(rng: np.random.Generator, g10: int, realism=mock.Realism(),
+                        selection: mock.Selection | None = None) -> dict:
     """Parameters of a galaxy of Galaxy10 class ``g10``: mock.draw_parameters of the physical class
-    behind it, then the morphology the class name describes (inclination, shape, arms)."""
+    behind it (a galaxy of ``selection``, default :data:`GZ2`), then the morphology the class name
+    describes (inclination, shape, arms). Its T-type is the drawn one, without a catalogue's scatter
+    (Galaxy10's labels are votes on what the galaxy looks like): ``ttype`` and ``ttype_true`` alike."""
     u = rng.random()
     base = {0: "S0" if u < 0.7 else "Sp", 1: "E" if u < 0.9 else "S0", 2: "E" if u < 0.75 else "S0",
             3: "S0" if u < 0.7 else "E", 4: "S0" if u < 0.5 else "Sp", 5: "Sp", 6: "Sp",
             7: "Sp", 8: "Sp", 9: "Sp"}[g10]
-    p = mock.draw_parameters(rng, base, realism)
+    p = mock.draw_parameters(rng, base, realism, selection or GZ2)
+    p["ttype"] = p["ttype_true"] = p.get("ttype_true", p["ttype"])  # the drawn type, without catalogue scatter
     p["merger"] = 0
     if g10 == 0:
         _incline(p, rng, 0, 55, base)
@@ -200,7 +224,7 @@ def draw_g10_parameters(rng: np.random.Generator, g10: int, realism=mock.Realism
         p["bulge_fraction"] = float(rng.uniform(0.25, 0.6))
         p["bulge_q"] = float(rng.uniform(0.8, 1.0) if g10 == 4 else rng.uniform(0.55, 0.75))
     elif g10 == 6:
-        p["ttype"] = int(rng.integers(6, 10))
+        p["ttype"] = p["ttype_true"] = int(rng.integers(6, 10))
         _incline(p, rng, 84, 90, base)
         p["bulge_fraction"] = float(rng.uniform(0.0, 0.04))
     else:  # 7, 8, 9: face-on spirals, arm pitch by class
@@ -211,84 +235,50 @@ def draw_g10_parameters(rng: np.random.Generator, g10: int, realism=mock.Realism
         p["n_arms"] = p["n_arms"] or 2
         p["arm_sharpness"] = p["arm_sharpness"] or 2.0
     p["bulge_n"] = float(mock.SERSIC_N[np.argmin(abs(mock.SERSIC_N - p["bulge_n"]))])
-    # Galaxy Zoo 2 framing: 207 px of 0.02 R90 binned 3x, so the 69 px frame is 4.14 R90 wide.
-    r90 = p["r_half_arcsec"] * (2.3 + 0.7 * p["bulge_fraction"])  # R90/R50: 2.3 (disk) to 3.0 (de Vaucouleurs)
-    p["pixel_scale_arcsec"] = 4.14 * r90 / STAMP
-    p["offset_x_px"], p["offset_y_px"] = np.clip(rng.normal(0, 0.8, 2), -4, 4)  # GZ2 cutouts are centred
+    # Galaxy Zoo 2 framing: the 69 px frame is FIELD_R90 Petrosian R90 (as SDSS measures it) wide.
+    p["pixel_scale_arcsec"] = FIELD_R90 * mock.petrosian_radii(p)[1] / STAMP
+    p["offset_x_px"], p["offset_y_px"] = np.clip(rng.normal(0, 0.3, 2), -1, 1)  # SDSS px; GZ2 cutouts are centred
     return p
 
 
-def render_colour(p: dict, rng: np.random.Generator, realism=mock.Realism()) -> np.ndarray:
-    """One galaxy in g, r, i: (3, 69, 69) sky-subtracted flux per pixel (nanomaggies), order g, r, i.
-
-    Bulge, smooth disk (arms, bar, dust) and star-forming knots are drawn once each with
-    ``helpers.mock``'s functions and summed per band with their own colours; neighbours and stars get
-    a colour each; then per band a Moffat PSF, the 2x2 pixel response and sky + Poisson noise.
-    """
-    scale = p["pixel_scale_arcsec"]
-    n, s = STAMP * mock.OVERSAMPLE, scale / mock.OVERSAMPLE
-    flux = 10 ** (-0.4 * (p["g_mag"] - 22.5))
-    dx, dy = p["offset_x_px"] * scale, p["offset_y_px"] * scale
-    bt = p["bulge_fraction"]
-    bulge_hlr, disk_hlr = mock.half_light_radii(p)
-    parts = []  # (image of unit g flux, g flux, colour)
-    if bt > 0:
-        bulge = galsim.Sersic(p["bulge_n"], half_light_radius=bulge_hlr, flux=1.0)
-        bulge = bulge.shear(q=p["bulge_q"], beta=p["position_angle_deg"] * galsim.degrees).shift(dx, dy)
-        parts.append((mock._draw(bulge, n, s), bt * flux, mock.COLOURS["old"]))
-    if bt < 1:
-        disk_colour = mock.disk_colour(p["ttype"])
-        disk_seed = int(rng.integers(2**63))
-        kf = p["knot_fraction"]
-        disk_args = ((1 - bt) * flux, disk_hlr, n, s, dx, dy)
-        smooth = mock._disk_light(np.random.default_rng(disk_seed), dict(p, knot_fraction=0.0), 1.0, *disk_args[1:])[0]
-        parts.append((smooth, (1 - bt) * flux * (1 - kf), disk_colour))
-        if kf > 0:  # the same disk with knots (same random stream), minus its smooth part: the knots
-            full = mock._disk_light(np.random.default_rng(disk_seed), p, 1.0, *disk_args[1:])[0]
-            knots = np.clip((full - (1 - kf) * smooth) / kf, 0, None)
-            parts.append((knots, (1 - bt) * flux * kf, mock.COLOURS["knots"]))
-    if realism.neighbours:
-        neighbour_colour = (rng.uniform(0.3, 1.0), rng.uniform(0.15, 0.45))
-        parts.append((mock._neighbours(rng, p, n, s), 1.0, neighbour_colour))
-    stars = []
-    if realism.stars:
-        for _ in range(rng.poisson(0.5)):
-            mag = 22.5 - 2.5 * np.log10(rng.pareto(0.8) * 2 + 1) - rng.uniform(0, 3)
-            stars.append((rng.integers(0, n, 2), 10 ** (-0.4 * (mag - 22.5)),
-                          (rng.uniform(0.3, 1.4), rng.uniform(0.1, 0.6))))
-    out = np.empty((3, STAMP, STAMP), dtype=np.float32)
-    for b, band in enumerate(("g", "r", "i")):
-        img = sum(im * f * mock.band_factor(c, band) for im, f, c in parts)
-        for (yx, f, c) in stars:  # point sources: the PSF makes them stars
-            img[yx[0], yx[1]] += f * mock.band_factor(c, band)
-        fwhm = p["psf_fwhm_arcsec"] * PSF_SCALE[band]
-        k = int(min(n - 1, max(21, 2 * int(3 * fwhm / s) + 1)))
-        kernel = mock._draw(galsim.Moffat(beta=3.0, fwhm=fwhm), k, s)
-        img = mock._fft_convolve(img, kernel / kernel.sum())
-        img = img.reshape(STAMP, 2, STAMP, 2).sum(axis=(1, 3))
-        sky_e = 10 ** (-0.4 * (SKY_MAG[band] + rng.normal(0, 0.2) - 22.5)) * scale ** 2 * mock.E_PER_NMGY
-        gimg = galsim.ImageF(np.ascontiguousarray(np.clip(img, 0, None) * mock.E_PER_NMGY, dtype=np.float32))
-        gimg.addNoise(galsim.CCDNoise(galsim.BaseDeviate(int(rng.integers(1, 2**31 - 1))), sky_level=sky_e,
-                                      gain=1.0, read_noise=5.0))
-        out[b] = gimg.array / mock.E_PER_NMGY
-    return out
+def render_gri(p: dict, rng: np.random.Generator, realism=mock.Realism()) -> np.ndarray:
+    """The galaxy ``p`` in g, r, i at SDSS's 0.396"/px, in a field ``FIELD_R90`` Petrosian R90 across:
+    (3, n, n) sky-subtracted nanomaggies, with ``helpers.mock``'s scene (bulge, disk with its arms,
+    knots, bars and dust, neighbours, PSF, stars), its noise and its colours (``mock.gri_bands``)."""
+    stamp = mock.gz_stamp(p, FIELD_R90)
+    parts = {}
+    scene = mock._scene(p, rng, realism, stamp, parts)
+    g = mock._observe(scene, p, rng, realism, stamp)
+    return mock.gri_bands(g, scene, parts, p, rng)
 
 
-def to_rgb(gri: np.ndarray, scale_arcsec: float) -> np.ndarray:
-    """(3, H, W) g, r, i flux -> (H, W, 3) uint8 RGB = (i, r, g), SDSS-JPEG style (Lupton et al. 2004
-    asinh colour stretch on surface brightness, so a frame's pixel scale does not change its look)."""
-    from astropy.visualization import make_lupton_rgb
-    sb = gri * (mock.PIXEL_SCALE / scale_arcsec) ** 2  # flux per native SDSS pixel area
-    g, r, i = sb
-    wi, wr, wg = RGB_WEIGHTS
-    return make_lupton_rgb(i * wi, r * wr, g * wg, minimum=0.0, **LUPTON)
+def to_rgb(gri: np.ndarray, sigma: float, stretch: realism.Stretch | None = None, smooth: float | None = None,
+           chroma_blur: float | None = None) -> np.ndarray:
+    """(3, n, n) g, r, i flux (sky at 0, g-band sky noise ``sigma``) -> (69, 69, 3) uint8 RGB = (i, r, g),
+    as Galaxy10 made its images: each band smoothed by ``smooth`` px, the SDSS colour composite through
+    ``stretch``, its colour blurred by ``chroma_blur`` px, the JPEGs on the cutout's grid, then the 3x
+    bilinear downscale (defaults: :data:`STRETCH`, :data:`SKY_SMOOTH_PX`, :data:`CHROMA_BLUR_PX`)."""
+    from PIL import Image
+    from scipy.ndimage import gaussian_filter
+    stretch = stretch or STRETCH
+    smooth = SKY_SMOOTH_PX if smooth is None else smooth
+    chroma_blur = CHROMA_BLUR_PX if chroma_blur is None else chroma_blur
+    if smooth:
+        gri = np.stack([gaussian_filter(band, smooth) for band in gri])
+    rgb = Image.fromarray(np.clip(np.round(stretch.composite(gri, sigma=sigma)), 0, 255).astype(np.uint8))
+    if chroma_blur:
+        ycc = np.asarray(rgb.convert("YCbCr"), dtype=np.float32)
+        ycc[..., 1:] = np.stack([gaussian_filter(ycc[..., c], chroma_blur, mode="nearest") for c in (1, 2)], -1)
+        rgb = Image.fromarray(np.clip(np.round(ycc), 0, 255).astype(np.uint8), "YCbCr").convert("RGB")
+    big = stretch.jpegs(np.asarray(rgb, dtype=np.float32))
+    return np.asarray(Image.fromarray(big, mode="RGB").resize((STAMP, STAMP), Image.Resampling.BILINEAR))
 
 
 def mock_galaxy(seed: int, index: int, g10: int, realism=mock.Realism()) -> tuple[np.ndarray, dict]:
     """Galaxy ``index`` of the mock Galaxy10 made with ``seed``: ((69, 69, 3) uint8 RGB, parameters)."""
     rng = np.random.default_rng([seed, index, 10])
     p = draw_g10_parameters(rng, g10, realism)
-    return to_rgb(render_colour(p, rng, realism), p["pixel_scale_arcsec"]), p
+    return to_rgb(render_gri(p, rng, realism), p["sky_sigma_nmgy"]), p
 
 
 META_DTYPE = np.dtype(mock.META_DTYPE.descr + [("pixel_scale_arcsec", "f4")])
@@ -326,10 +316,11 @@ def mock_path(n: int, seed: int = MOCK_SEED) -> Path:
     return data.DATA_DIR / "processed" / f"galaxy10_mock_n{n}_seed{seed}.h5"
 
 
-def build_mock(path, n: int, seed: int = MOCK_SEED, workers: int | None = None, chunk: int = 32,
-               progress: bool = True) -> Path:
-    """Render an n-galaxy mock Galaxy10 in parallel (spawned workers) and write it atomically."""
-    labels = mock_labels(n, seed)
+def render(seed: int, labels, workers: int | None = None, chunk: int = 32, progress: bool = True,
+           desc: str = "mock Galaxy10") -> tuple[np.ndarray, np.ndarray]:
+    """Galaxies 0..n-1 of the mock ``seed`` with Galaxy10 classes ``labels``, rendered in parallel
+    (spawned workers): (images uint8 (n, 69, 69, 3), meta)."""
+    n = len(labels)
     workers = workers or os.cpu_count() or 1
     jobs = [(seed, np.arange(s, min(s + chunk, n)), labels[s:s + chunk]) for s in range(0, n, chunk)]
     images = np.empty((n, *SHAPE), dtype=np.uint8)
@@ -337,12 +328,20 @@ def build_mock(path, n: int, seed: int = MOCK_SEED, workers: int | None = None, 
     t0 = time.perf_counter()
     pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                 initializer=mock._one_thread) if workers > 1 else mock._Serial())
-    with pool, tqdm(total=n, desc=f"mock Galaxy10 ({workers} proc)", unit="gal", disable=not progress) as bar:
+    with pool, tqdm(total=n, desc=f"{desc} ({workers} proc)", unit="gal", disable=not progress) as bar:
         for (_, idx, _), (im, me) in zip(jobs, pool.map(_render_chunk, jobs)):
             images[idx], meta[idx] = im, me
             bar.update(len(idx))
     if progress:
         print(f"rendered {n} mock Galaxy10 galaxies in {time.perf_counter() - t0:.0f} s")
+    return images, meta
+
+
+def build_mock(path, n: int, seed: int = MOCK_SEED, workers: int | None = None, chunk: int = 32,
+               progress: bool = True) -> Path:
+    """Render an n-galaxy mock Galaxy10 in parallel (spawned workers) and write it atomically."""
+    labels = mock_labels(n, seed)
+    images, meta = render(seed, labels, workers, chunk, progress)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -353,8 +352,8 @@ def build_mock(path, n: int, seed: int = MOCK_SEED, workers: int | None = None, 
             data.write_dataset(f, "split", split(labels, seed))
             data.write_dataset(f, "meta", meta)
             f.attrs.update(source="mock Galaxy10 (GalSim, helpers/galaxy10.py)", seed=seed, n=n,
-                           rgb="i, r, g", lupton=str(LUPTON), rgb_weights=str(RGB_WEIGHTS),
-                           generator_version=mock.GENERATOR_VERSION)
+                           rgb="i, r, g", stretch=str(STRETCH), selection=str(GZ2),
+                           generator_version=mock.GENERATOR_VERSION, mock_version=MOCK_VERSION)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -363,15 +362,18 @@ def build_mock(path, n: int, seed: int = MOCK_SEED, workers: int | None = None, 
 
 
 def ensure_mock(n: int, seed: int = MOCK_SEED, progress: bool = True) -> Path:
-    """The cached mock of n galaxies, built on first use (rebuilt if unreadable or from another generator)."""
+    """The cached mock of n galaxies, built on first use (rebuilt if unreadable, or made by another
+    version of the generator or of the mock Galaxy10's recipe)."""
     path = mock_path(n, seed)
     try:
         _, y, extras = read(path, expected_sha256=None)
-        version = extras["attrs"].get("generator_version")
-        if len(y) == n and extras["attrs"].get("seed") == seed and version == mock.GENERATOR_VERSION:
+        attrs = extras["attrs"]
+        got = (len(y), attrs.get("seed"), attrs.get("generator_version"), attrs.get("mock_version"))
+        wanted = (n, seed, mock.GENERATOR_VERSION, MOCK_VERSION)
+        if got == wanted:
             return path
-        print(f"{path}: {len(y)} galaxies, seed {extras['attrs'].get('seed')}, mock generator version {version}; "
-              f"wanted {n}, seed {seed}, version {mock.GENERATOR_VERSION}: rebuilding")
+        print(f"{path}: {got[0]} galaxies, seed {got[1]}, generator version {got[2]}, mock Galaxy10 version {got[3]}; "
+              f"wanted {n}, seed {seed}, versions {wanted[2]} and {wanted[3]}: rebuilding")
     except Galaxy10FileError as e:
         if path.exists():
             print(f"{e}; rebuilding")
@@ -484,14 +486,15 @@ def with_weights(prof: Profile, mode: str) -> Profile:
 # ----------------------------------------------------------------------------- one experiment
 
 def experiment(framework: str, model_name: str, x: np.ndarray, y: np.ndarray, split_codes: np.ndarray,
-               n_classes: int, prof: Profile, strategy: str, seed: int) -> dict:
+               n_classes: int, prof: Profile, strategy: str, seed: int, extra: np.ndarray | None = None) -> dict:
     """Train one network on the training galaxies (rebalanced by ``strategy``), early-stopped on the
     validation galaxies, and predict the test galaxies (centre view). Early stopping watches the
     class-balanced validation loss for every strategy (in PyTorch, ``train.fit`` weighs it as the
     training loss: balanced with 'class-weights', the strategy the frameworks are compared on).
 
     ``x``: pixels (N, 69, 69, C) from :func:`channels`; ``y``: labels 0..k-1; ``framework``:
-    'keras' or 'torch'. Returns test labels and predictions, the history and the training set size.
+    'keras' or 'torch'. Returns test labels, class probabilities and predictions, the history and the
+    training set size; with ``extra`` (more images, as ``x``) also their probabilities, ``proba_extra``.
     """
     tr, va, te = (split_codes == k for k in range(3))
     idx, weights = rebalance(y[tr], strategy, seed)
@@ -508,14 +511,231 @@ def experiment(framework: str, model_name: str, x: np.ndarray, y: np.ndarray, sp
         models_keras.seed_everything(seed)
         model = models_keras.build_model(model_name, n_classes, prof.input_size, channels_in)
         hist = models_keras.fit(model, batch, x_tr, y_tr, x[va], y[va], p, seed, balanced_validation=True)
-        proba = models_keras.predict_proba(model, batch, x[te], prof.input_size)
+        predict = lambda images: models_keras.predict_proba(model, batch, images, prof.input_size)
     elif framework == "torch":
         from . import evaluate, models_torch, train
         train.seed_everything(seed)
         model = models_torch.build_model(model_name, n_classes, prof.input_size, channels=channels_in)
         hist = train.fit(model, x_tr, y_tr, x[va], y[va], p, seed, progress=False, batch_fn=torch_batch)
-        proba = evaluate.predict_proba(model, x[te], prof.input_size, batch_fn=torch_batch)
+        predict = lambda images: evaluate.predict_proba(model, images, prof.input_size, batch_fn=torch_batch)
     else:
         raise ValueError(f"unknown framework {framework!r}: use 'keras' or 'torch'")
-    return {"y_test": y[te], "pred": proba.argmax(1), "history": hist, "n_train": len(idx),
-            "n_train_galaxies": int(len(np.unique(idx)))}
+    proba = predict(x[te])
+    out = {"y_test": y[te], "pred": proba.argmax(1), "proba": proba, "history": hist, "n_train": len(idx),
+           "n_train_galaxies": int(len(np.unique(idx)))}
+    if extra is not None:
+        out["proba_extra"] = predict(extra)
+    return out
+
+
+# ----------------------------------------------------------------------------- rebalancing over seeds
+
+REBALANCING_TOPIC = "galaxy10_rebalancing"
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0-9' or '0,2,5' or '0-4,7' -> a sorted list of distinct seeds."""
+    seeds = set()
+    for part in text.split(","):
+        lo, _, hi = part.strip().partition("-")
+        seeds.update(range(int(lo), int(hi or lo) + 1))
+    return sorted(seeds)
+
+
+def rebalancing_runs(seeds, prof: Profile, framework: str = "keras", mapping: str = "better-3way",
+                     results_dir=None, progress: bool = True) -> list[dict]:
+    """Every rebalancing strategy on the mock Galaxy10 of ``prof`` (colour, C2), once per seed, the seeds
+    paired: a seed gives every strategy the same split (``split(labels, seed)``) and the same initial
+    weights, and the strategies the same budget of optimiser steps (:func:`experiment`). Each record is
+    written to ``results/galaxy10_rebalancing.json`` as it comes (a run cut short resumes: records of this
+    mock version already there are kept, not rerun)."""
+    from . import evaluate
+    from .classes import galaxy10_classes, galaxy10_relabel
+    images, g10, _ = load("mock", prof)
+    keep, y = galaxy10_relabel(g10, mapping)
+    x, classes = channels(images[keep], "gri"), galaxy10_classes(mapping)
+    path = (Path(results_dir) if results_dir else data.RESULTS_DIR) / f"{REBALANCING_TOPIC}.json"
+    done = {(r["model"], r["seed"]) for r in evaluate.read_records(path)
+            if r.get("mock_version") == MOCK_VERSION and r["profile"] == prof.name and r["scheme"] == mapping}
+    records = []
+    for seed in seeds:
+        codes = split(g10, seed)[keep]
+        for strategy in STRATEGIES:
+            name = f"C2-{framework}-gri-{strategy}"
+            if (name, seed) in done:
+                continue
+            out = experiment(framework, "C2", x, y, codes, len(classes), prof, strategy, seed)
+            h = out["history"]
+            rec = evaluate.record(name, mapping, "galaxy10-mock", prof, seed, out["y_test"], out["pred"], classes,
+                                  n_train=out["n_train"], epochs=h.stopped_epoch, train_seconds=h.train_seconds,
+                                  framework=framework, rebalancing=strategy, mapping=mapping, mock_version=MOCK_VERSION,
+                                  n_train_galaxies=out["n_train_galaxies"], best_epoch=h.best_epoch,
+                                  optimiser_steps=h.stopped_epoch * -(-out["n_train"] // prof.batch_size),
+                                  input_size=prof.input_size)
+            records.append(rec)
+            evaluate.write_results(REBALANCING_TOPIC, [rec], results_dir)
+            if progress:
+                print(f"seed {seed} {strategy:<13} balanced accuracy {rec['balanced_accuracy']:.3f}, S0 recall "
+                      f"{rec['per_class']['S0']['recall']:.3f}, {h.stopped_epoch} epochs, "
+                      f"{rec['optimiser_steps']} steps, {h.train_seconds:.0f} s", flush=True)
+    return records
+
+
+def paired_summary(records, metrics=None, baseline: str = "none", level: float = 0.95) -> dict:
+    """The strategies of rebalancing records compared over seeds. Per strategy and metric (``metrics``:
+    {name: function of a record}; default balanced accuracy and the S0 recall): the mean and standard
+    deviation over seeds, and against ``baseline`` on the seeds both have, the mean paired difference
+    with its t interval (``level``) and ``detectable``: the smallest true difference that this many
+    seeds would find (interval clear of 0) four times in five, given the observed spread of the
+    differences, (t_{(1+level)/2} + t_{0.8}) sd / sqrt(seeds)."""
+    from scipy import stats
+    metrics = metrics or {"balanced_accuracy": lambda r: r["balanced_accuracy"],
+                          "S0_recall": lambda r: r["per_class"]["S0"]["recall"]}
+    by = {}
+    for r in records:
+        by.setdefault(r["rebalancing"], {})[r["seed"]] = r
+    out = {}
+    for strategy in [s for s in STRATEGIES if s in by]:
+        runs = by[strategy]
+        out[strategy] = {"seeds": len(runs)}
+        for m, f in metrics.items():
+            v = np.array([f(r) for r in runs.values()])
+            entry = {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if len(v) > 1 else None}
+            common = sorted(set(runs) & set(by.get(baseline, {})))
+            if strategy != baseline and len(common) > 1:
+                d = np.array([f(runs[s]) - f(by[baseline][s]) for s in common])
+                se = d.std(ddof=1) / np.sqrt(len(d))
+                t_level, t_power = stats.t.ppf((1 + level) / 2, len(d) - 1), stats.t.ppf(0.8, len(d) - 1)
+                entry["vs_" + baseline] = {"difference": float(d.mean()), "sd": float(d.std(ddof=1)), "seeds": len(d),
+                                           "ci": [float(d.mean() - t_level * se), float(d.mean() + t_level * se)],
+                                           "detectable": float((t_level + t_power) * se)}
+            out[strategy][m] = entry
+    return out
+
+
+def rebalancing_answer(records) -> str:
+    """Markdown: the rebalancing strategies compared over paired seeds (:func:`paired_summary` of the
+    records of ``results/galaxy10_rebalancing.json``), a table and the answer in words, every number
+    from the records."""
+    if not records:
+        return ("No multi-seed comparison recorded yet: `python -m helpers.galaxy10 rebalancing --seeds 0-9` "
+                f"writes `results/{REBALANCING_TOPIC}.json`.")
+    summary = paired_summary(records)
+    r0 = records[0]
+    seeds = sorted({r["seed"] for r in records})
+    pts = lambda v: f"{100 * v:+.1f}"
+    rows = ["| strategy | seeds | balanced accuracy, mean (sd) | S0 recall, mean (sd) | balanced accuracy minus none's "
+            "(95 % interval) | S0 recall minus none's (95 % interval) |", "|---|---|---|---|---|---|"]
+    found, none_seen = [], []
+    for strategy, s in summary.items():
+        cells = [strategy, str(s["seeds"])]
+        for m in ("balanced_accuracy", "S0_recall"):
+            cells.append(f"{s[m]['mean']:.3f} ({s[m]['sd'] or 0:.3f})")
+        for m, name in (("balanced_accuracy", "balanced accuracy"), ("S0_recall", "lenticular recall")):
+            v = s[m].get("vs_none")
+            if v is None:
+                cells.append("-")
+                continue
+            cells.append(f"{pts(v['difference'])} points ({pts(v['ci'][0])} to {pts(v['ci'][1])})")
+            if v["ci"][0] > 0 or v["ci"][1] < 0:
+                found.append(f"{strategy} {'raises' if v['difference'] > 0 else 'lowers'} the {name} by "
+                             f"{abs(100 * v['difference']):.1f} points ({pts(v['ci'][0])} to {pts(v['ci'][1])})")
+            else:
+                none_seen.append((strategy, name, v))
+        rows.append("| " + " | ".join(cells) + " |")
+    head = (f"Over {len(seeds)} paired seeds ({seeds[0]}-{seeds[-1]}; a seed gives every strategy the same split "
+            f"and initial weights), C2 in {'PyTorch' if r0['framework'] == 'torch' else 'Keras'} "
+            f"on the mock Galaxy10 (version {r0['mock_version']}, `{r0['profile']}`, {r0['scheme']}, colour, "
+            f"{r0['n_test']} test galaxies a seed), the same budget of optimiser steps for every strategy:")
+    words = []
+    if found:
+        n = 2 * (len(summary) - 1)
+        words.append("Beyond the spread between seeds, " + "; ".join(found) + f" (with {n} intervals at 95 % each, "
+                     f"one or more would leave out 0 by chance alone {100 * (1 - 0.95 ** n):.0f} % of the time).")
+    if none_seen:
+        bound = max(max(abs(v["ci"][0]), abs(v["ci"][1])) for _, _, v in none_seen)
+        detect = max(v["detectable"] for _, _, v in none_seen)
+        words.append(f"The other comparisons with no rebalancing ({', '.join(f'{s}: {n}' for s, n, _ in none_seen)}) "
+                     f"show no difference: each lies within {100 * bound:.1f} points of none's, and differences "
+                     f"of {100 * detect:.1f} points or more would have been seen (four times in five).")
+    return head + "\n\n" + "\n".join(rows) + "\n\n" + " ".join(words)
+
+
+def this_run(strategy_records, colour_records, earlier_records, framework_records, rebalancing_records=()) -> str:
+    """Markdown bullets on notebook 04's own single-seed runs, every number from its records; differences
+    between two runs are set against ``sd``, the spread of the balanced accuracy between seeds of one
+    strategy (from the multi-seed records; None when there are none)."""
+    recall = lambda r, c: r["per_class"][c]["recall"] if c in r["per_class"] else float("nan")
+    span = lambda values, f="{:.2f}": "-".join(dict.fromkeys(f.format(v) for v in (min(values), max(values))))
+    sds = [v["balanced_accuracy"]["sd"] for v in paired_summary(rebalancing_records).values()
+           if v["balanced_accuracy"]["sd"] is not None] if rebalancing_records else []
+    sd = float(np.mean(sds)) if sds else None
+
+    def against_seeds(a, b):
+        d = abs(a - b)
+        if sd is None:
+            return "one seed each, so no verdict"
+        return (f"{100 * d:.1f} points apart, {'within' if d < 2 * sd else 'beyond'} twice the spread between seeds of "
+                f"one strategy (sd {100 * sd:.1f} points)")
+    out = []
+    st = strategy_records
+    out.append(f"- **Plain accuracy hides the imbalance.** The four colour runs score "
+               f"{span([r['accuracy'] for r in st], '{:.0%}')} accuracy while finding "
+               f"{span([recall(r, 'S0') for r in st], '{:.0%}')} of the lenticulars "
+               f"(balanced accuracy {span([r['balanced_accuracy'] for r in st])}); which strategy ranks first in "
+               f"one seed is not the answer: that is the multi-seed comparison above.")
+    col, g = colour_records
+    out.append(f"- **Colour and g alone.** With class weights, g alone (Galaxy10's blue channel, the paper's band) "
+               f"finds {recall(g, 'E'):.0%} of the ellipticals and {recall(g, 'S0'):.0%} of the lenticulars "
+               f"(balanced {g['balanced_accuracy']:.2f}); g, r and i find {recall(col, 'E'):.0%} and "
+               f"{recall(col, 'S0'):.0%} (balanced {col['balanced_accuracy']:.2f}): "
+               f"{against_seeds(col['balanced_accuracy'], g['balanced_accuracy'])}. In the mock the colours follow "
+               f"the type by construction; how much colour helps on the real sky is for `DATASET=galaxy10` to measure.")
+    e = earlier_records[0]
+    out.append(f"- **The earlier mapping measures something else.** Its Irr+Misc are face-on disks without arms: "
+               f"the network finds {recall(e, 'Irr+Misc'):.0%} of them, and {recall(e, 'S0'):.0%} of its S0 (edge-on "
+               f"disks, a geometric class). High scores under that mapping say little about E/S0/Sp/Irr.")
+    k, t = framework_records
+    out.append(f"- **Keras and PyTorch.** The same C2, split, views and order reach balanced accuracy "
+               f"{k['balanced_accuracy']:.2f} (Keras; E recall {recall(k, 'E'):.2f}, S0 {recall(k, 'S0'):.2f}) and "
+               f"{t['balanced_accuracy']:.2f} (PyTorch; E {recall(t, 'E'):.2f}, S0 {recall(t, 'S0'):.2f}): "
+               f"{against_seeds(k['balanced_accuracy'], t['balanced_accuracy'])}. Besides their own initial weights, "
+               f"the two engines differ in the batch-normalisation statistics at validation (PyTorch recomputes them, "
+               f"`train.recalibrate_batchnorm`; Keras keeps a running mean) and, on a CPU with AMX, in PyTorch's "
+               f"bfloat16. Their times, {k['train_seconds'] / k['epochs']:.1f} and "
+               f"{t['train_seconds'] / t['epochs']:.1f} s an epoch on the machine that ran this, are not a benchmark.")
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    import argparse
+    ap = argparse.ArgumentParser(description="Galaxy10 runs that are too long for notebook 04")
+    sub = ap.add_subparsers(dest="command", required=True)
+    rb = sub.add_parser("rebalancing", help="the four rebalancing strategies over paired seeds "
+                                            f"(writes results/{REBALANCING_TOPIC}.json)")
+    rb.add_argument("--seeds", default="0-9", help="e.g. 0-9 or 0,1,2")
+    rb.add_argument("--profile", default="quick", help=f"one of {sorted(PROFILES)}")
+    rb.add_argument("--framework", default="keras", choices=("keras", "torch"))
+    rb.add_argument("--results-dir", default=None)
+    args = ap.parse_args(argv)
+    prof = profile(args.profile)
+    rebalancing_runs(parse_seeds(args.seeds), prof, args.framework, results_dir=args.results_dir)
+    path = (Path(args.results_dir) if args.results_dir else data.RESULTS_DIR) / f"{REBALANCING_TOPIC}.json"
+    from . import evaluate
+    records = [r for r in evaluate.read_records(path)
+               if r.get("mock_version") == MOCK_VERSION and r["profile"] == prof.name]
+    for strategy, s in paired_summary(records).items():
+        line = f"{strategy:<13} {s['seeds']} seeds"
+        for m in ("balanced_accuracy", "S0_recall"):
+            e = s[m]
+            line += f"; {m} {e['mean']:.3f} (sd {e['sd'] or 0:.3f})"
+            if "vs_none" in e:
+                v = e["vs_none"]
+                line += f", vs none {v['difference']:+.3f} [{v['ci'][0]:+.3f}, {v['ci'][1]:+.3f}]"
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(main())

@@ -679,21 +679,27 @@ def galaxy_gri(seed: int, index: int, cls: str, realism: Realism = Realism(), fi
                selection: Selection = NAIR_ABRAHAM, noise_scale: float = 1.0, *,
                labels: LabelModel = TRUE_LABELS) -> tuple[np.ndarray, dict]:
     """The galaxy of :func:`galaxy` in g, r and i: ((3, n, n) nanomaggies, parameters), g exactly
-    :func:`galaxy`'s image (at ``noise_scale`` 1). r and i are the same noiseless sky in their colours
-    (:func:`band_scenes`), each with its own sky noise (:data:`BAND_NOISE`), drawn from a stream of
-    their own. ``noise_scale`` scales the noise of all three (a deeper survey, or galaxies higher
-    above their sky, below 1)."""
+    :func:`galaxy`'s image (at ``noise_scale`` 1); r and i as :func:`gri_bands` makes them, from a
+    stream of their own."""
     parts = {}
     g, scene, p = _observed(seed, index, cls, realism, field_r90, selection, labels, parts)
+    return gri_bands(g, scene, parts, p, np.random.default_rng([seed, index, 1]), noise_scale), p
+
+
+def gri_bands(g: np.ndarray, scene: np.ndarray, parts: dict, p: dict, band_rng: np.random.Generator,
+              noise_scale: float = 1.0) -> np.ndarray:
+    """(3, n, n) g, r, i of an observed g image ``g``, its noiseless ``scene`` and light ``parts``
+    (:func:`_scene`'s): r and i are the same noiseless sky in their colours (:func:`band_scenes`), each with
+    its own sky noise (:data:`BAND_NOISE`) from ``band_rng``. ``noise_scale`` scales the noise of all three
+    (a deeper survey, or galaxies higher above their sky, below 1)."""
     if noise_scale != 1.0:
         clean = np.minimum(scene, SATURATION_NMGY)
         g = np.where(g == 0.0, 0.0, clean + noise_scale * (g - clean))
-    band_rng = np.random.default_rng([seed, index, 1])
     r, i = (np.minimum(sky + band_rng.normal(0, noise_scale * BAND_NOISE[b] * p["sky_sigma_nmgy"], g.shape),
                        SATURATION_NMGY) for b, sky in band_scenes(scene, parts, p).items())
     edge = g == 0.0  # a field's edge (the noise leaves no other pixel exactly 0)
     r[edge] = i[edge] = 0.0
-    return np.stack([g, r, i]).astype(np.float32), p
+    return np.stack([g, r, i]).astype(np.float32)
 
 
 def band_scenes(scene: np.ndarray, parts: dict, p: dict) -> dict:

@@ -237,34 +237,42 @@ STAT_LABELS = {"size": "r50 / frame width", "concentration": "concentration C", 
 
 
 def mock_vs_real(real_images, real_groups, mock_images, mock_groups, real_stats, mock_stats, ks_tests, groups,
-                 statistics, per_group: int = 8, seed: int = 0, crop: int | None = None, target: float = 0.2):
+                 statistics, per_group: int = 8, seed: int = 0, crop: int | None = None, target: float | None = 0.2,
+                 labels: dict | None = None, titles: tuple[str, str] | None = None, suptitle: str | None = None):
     """Top: ``per_group`` real and mock galaxies of each group side by side (JPEG-like stretched
-    stamps, then the one pixel scaling ``data.normalise``). Bottom: per-group histograms of each
-    statmorph statistic of the galaxies statmorph measured well (``real_stats``, ``mock_stats``: tables
-    with ``group`` and one column per statistic), mock against real, with the KS distance and its
-    p-value in each panel (``ks_tests``: {"<group>/<statistic>": (D, p)}), in red where D is at least
-    ``target``."""
+    stamps, then the one pixel scaling ``data.normalise``; colour images (N, n, n, 3) as they are).
+    Bottom: per-group histograms of each statistic of the galaxies measured well (``real_stats``,
+    ``mock_stats``: tables with ``group`` and one column per statistic), mock against real, with the
+    KS distance and its p-value in each panel (``ks_tests``: {"<group>/<statistic>": (D, p)}), in red
+    where D is at least ``target`` (None: no target). ``labels`` names the statistics' axes."""
     rng = np.random.default_rng(seed)
+    colour = np.ndim(real_images) == 4
+    labels = labels or STAT_LABELS
     fig = plt.figure(figsize=(1.05 * 2 * per_group, 1.15 * len(groups) + 1.9 * len(groups) + 1.2))
     top, bottom = fig.subfigures(2, 1, height_ratios=[1.15 * len(groups), 1.9 * len(groups)])
     axes = top.subplots(len(groups), 2 * per_group, squeeze=False)
-    real_n, mock_n = data.normalise(real_images), data.normalise(mock_images)
+    real_n, mock_n = (real_images, mock_images) if colour else (data.normalise(real_images), data.normalise(mock_images))
     for row, g in zip(axes, groups):
         for side, (imgs, grp) in enumerate(((real_n, real_groups), (mock_n, mock_groups))):
             idx = np.nonzero(np.asarray(grp) == g)[0]
             idx = rng.choice(idx, size=min(per_group, len(idx)), replace=False)
             for k in range(per_group):
                 ax = row[side * per_group + k]
-                if k < len(idx):
-                    show_stamp(ax, imgs[idx[k]])
-                else:
+                if k >= len(idx):
                     ax.axis("off")
+                elif colour:
+                    ax.imshow(imgs[idx[k]], origin="lower", interpolation="nearest")
+                    ax.set_xticks([])
+                    ax.set_yticks([])
+                else:
+                    show_stamp(ax, imgs[idx[k]])
         row[0].set_ylabel(g, fontsize=10)
-    axes[0, 0].set_title("real SDSS (GZ1), blue channel" + (f", central {crop} px" if crop else ""),
-                         fontsize=9, loc="left")
-    axes[0, per_group].set_title("mock (GalSim), JPEG-like asinh stretch", fontsize=9, loc="left")
-    top.suptitle(f"Real (left {per_group}) and mock (right {per_group}) galaxies per class, same stretch "
-                 f"and scaling, 110x110 px frames")
+    real_title, mock_title = titles or ("real SDSS (GZ1), blue channel" + (f", central {crop} px" if crop else ""),
+                                        "mock (GalSim), JPEG-like asinh stretch")
+    axes[0, 0].set_title(real_title, fontsize=9, loc="left")
+    axes[0, per_group].set_title(mock_title, fontsize=9, loc="left")
+    top.suptitle(suptitle or f"Real (left {per_group}) and mock (right {per_group}) galaxies per class, same stretch "
+                             f"and scaling, 110x110 px frames")
     hax = bottom.subplots(len(groups), len(statistics), squeeze=False)
     for i, g in enumerate(groups):
         for j, s in enumerate(statistics):
@@ -282,17 +290,18 @@ def mock_vs_real(real_images, real_groups, mock_images, mock_groups, real_stats,
             if f"{g}/{s}" in ks_tests:
                 d, p = ks_tests[f"{g}/{s}"]
                 ax.text(0.97, 0.95, f"KS {d:.3f}\np {p:.2g}", transform=ax.transAxes, ha="right", va="top",
-                        fontsize=8, color="C3" if (d >= target and s != "size") else "black")
+                        fontsize=8, color="C3" if (target is not None and d >= target and s != "size") else "black")
             ax.tick_params(labelsize=7)
             ax.set_yticks([])
             if i == len(groups) - 1:
-                ax.set_xlabel(STAT_LABELS.get(s, s), fontsize=9)
+                ax.set_xlabel(labels.get(s, s), fontsize=9)
             if j == 0:
                 ax.set_ylabel(f"{g}\ndensity", fontsize=9)
             if i == 0 and j == 0:
                 ax.legend(frameon=False, fontsize=7, loc="upper left")
-    bottom.suptitle(f"statmorph statistics per class, mock vs real: KS distance, in red where >= {target} (the target "
-                    f"for shape statistics),\nand p, the chance of a distance as large were both drawn from one distribution")
+    red = f", in red where >= {target} (the target for shape statistics)" if target is not None else ""
+    bottom.suptitle(f"{'statmorph statistics' if not colour else 'Statistics'} per class, mock vs real: KS distance{red},"
+                    f"\nand p, the chance of a distance as large were both drawn from one distribution")
     return fig
 
 

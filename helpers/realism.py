@@ -233,7 +233,7 @@ class Stretch:
     :func:`sky_stats` does, to the real JPEGs' (the noise is met; the mock's sky level stays above the
     real one, whose frames' sky is distributed differently: docs/mock.md).
     """
-    sky: float = 3.0
+    sky: float | tuple[float, float, float] = 3.0
     soften: float = 3.0
     q: float = 8.0
     jpeg_quality: int | None = 75
@@ -260,13 +260,17 @@ class Stretch:
         out = np.stack([self._blue(np.asarray(s, dtype=np.float32), c, size) for s, c in zip(stamps, colours)])
         return out[0] if one else out
 
-    def composite(self, stamp: np.ndarray, g_minus_i=None) -> np.ndarray:
+    def composite(self, stamp: np.ndarray, g_minus_i=None, sigma: float | None = None) -> np.ndarray:
         """The stretched colour image (n, n, 3; R G B = i r g; floats 0..255) of a g (n, n) or g, r, i
-        (3, n, n) stamp, before the JPEGs."""
+        (3, n, n) stamp, before the JPEGs. Its sky level and g-band sky noise are measured on its border
+        (``data.sky_sigma``), or with ``sigma`` (the g-band sky noise) taken as known, the sky at 0."""
         bands = stamp if stamp.ndim == 3 else stamp[None]
-        level, sigma = data.sky_sigma(bands)
-        x = bands - level.reshape(-1, 1, 1)
-        sigma = max(float(sigma[0]), 1e-12)
+        if sigma is None:
+            level, measured = data.sky_sigma(bands)
+            x, sigma = bands - level.reshape(-1, 1, 1), float(measured[0])
+        else:
+            x = bands
+        sigma = max(float(sigma), 1e-12)
         if len(x) == 1:   # g only: r and i are g at the galaxy's colour
             colour = self.colour_zero if g_minus_i is None else float(g_minus_i)
             x = np.stack([x[0], x[0] * 10 ** (0.2 * colour), x[0] * 10 ** (0.4 * colour)])
@@ -277,7 +281,8 @@ class Stretch:
         asinh_over_u[lit] = np.arcsinh(u[lit]) / u[lit]
         rgb = np.stack([i, r, g], axis=-1) * (255.0 / (self.q * self.soften * sigma) * asinh_over_u)[..., None]
         brightest = np.maximum(rgb.max(axis=-1, keepdims=True), 1e-12)
-        return np.clip(self.sky + rgb * np.minimum(1.0, (255.0 - self.sky) / brightest), 0, 255).astype(np.float32)
+        sky = np.asarray(self.sky, dtype=np.float32)  # one level, or one per channel (R, G, B)
+        return np.clip(sky + rgb * np.minimum(1.0, (255.0 - sky.max()) / brightest), 0, 255).astype(np.float32)
 
     def _blue(self, stamp: np.ndarray, g_minus_i, size: int) -> np.ndarray:
         from PIL import Image
@@ -289,11 +294,17 @@ class Stretch:
             big = np.asarray(Image.fromarray(blue, mode="F").resize((self.jpeg_grid,) * 2, Image.Resampling.BICUBIC))
             back = np.clip(np.round(big), 0, 255).astype(np.float32)
         else:
-            frame = (_jpeg_round_trip(rgb, self.frame_jpeg) if self.frame_jpeg
-                     else np.clip(np.round(rgb), 0, 255).astype(np.uint8))
-            big = Image.fromarray(frame, mode="RGB").resize((self.jpeg_grid,) * 2, Image.Resampling.BICUBIC)
-            back = _jpeg_round_trip(np.asarray(big), self.jpeg_quality)[..., 2].astype(np.float32)
+            back = self.jpegs(rgb)[..., 2].astype(np.float32)
         return np.asarray(Image.fromarray(back, mode="F").resize((size, size), Image.Resampling.BOX), dtype=np.float32)
+
+    def jpegs(self, rgb: np.ndarray) -> np.ndarray:
+        """A :meth:`composite` through the JPEGs: the frame JPEG at its own grid, resampled (bicubic) to
+        ``jpeg_grid`` px and written as the cutout's colour JPEG; uint8 (jpeg_grid, jpeg_grid, 3)."""
+        from PIL import Image
+        frame = (_jpeg_round_trip(rgb, self.frame_jpeg) if self.frame_jpeg
+                 else np.clip(np.round(rgb), 0, 255).astype(np.uint8))
+        big = Image.fromarray(frame, mode="RGB").resize((self.jpeg_grid,) * 2, Image.Resampling.BICUBIC)
+        return _jpeg_round_trip(np.asarray(big), self.jpeg_quality)
 
 
 def _jpeg_round_trip(image: np.ndarray, quality: int) -> np.ndarray:

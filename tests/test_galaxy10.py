@@ -1,4 +1,6 @@
 """Galaxy10: the file and its validation, the channel that is g, the mappings, the mock, views, rebalancing."""
+import re
+
 import h5py
 import numpy as np
 import pytest
@@ -148,7 +150,7 @@ def test_pytorch_trains_on_colour_batches():
     assert hist.stopped_epoch == 1
 
 
-def test_mock_cache_from_another_generator_version_is_rebuilt(tmp_path, monkeypatch, capsys):
+def test_mock_cache_from_another_generator_or_mock_version_is_rebuilt(tmp_path, monkeypatch, capsys):
     import h5py
     monkeypatch.setattr(galaxy10, "mock_path", lambda n, seed: tmp_path / f"g10_{n}_{seed}.h5")
     monkeypatch.setattr(galaxy10.os, "cpu_count", lambda: 1)  # rendered here, not in spawned workers
@@ -158,8 +160,88 @@ def test_mock_cache_from_another_generator_version_is_rebuilt(tmp_path, monkeypa
         f.attrs["generator_version"] = galaxy10.mock.GENERATOR_VERSION - 1
     assert galaxy10.ensure_mock(12, seed=2, progress=False) == path
     assert "rebuilding" in capsys.readouterr().out
-    with h5py.File(path) as f:
+    with h5py.File(path, "a") as f:
         assert f.attrs["generator_version"] == galaxy10.mock.GENERATOR_VERSION
+        assert f.attrs["mock_version"] == galaxy10.MOCK_VERSION
+        del f.attrs["mock_version"]   # a file written before the mock Galaxy10 had a version of its own
+    assert galaxy10.ensure_mock(12, seed=2, progress=False) == path
+    assert "mock Galaxy10 version None" in capsys.readouterr().out
+    with h5py.File(path) as f:
+        assert f.attrs["mock_version"] == galaxy10.MOCK_VERSION
+
+
+def test_parse_seeds():
+    assert galaxy10.parse_seeds("0-3") == [0, 1, 2, 3]
+    assert galaxy10.parse_seeds("5,1-2,2") == [1, 2, 5]
+
+
+def _rebalancing_record(strategy, seed, ba, s0):
+    return {"rebalancing": strategy, "seed": seed, "balanced_accuracy": ba, "per_class": {"S0": {"recall": s0}}}
+
+
+def test_paired_summary_pairs_the_seeds():
+    rng = np.random.default_rng(0)
+    base = rng.normal(0.7, 0.05, 8)   # seeds differ a lot; the paired differences do not
+    records = [_rebalancing_record("none", s, b, 0.3) for s, b in enumerate(base)]
+    records += [_rebalancing_record("class-weights", s, b + 0.02 + 0.001 * (-1) ** s, 0.5) for s, b in enumerate(base)]
+    records += [_rebalancing_record("undersample", s, b, 0.3) for s, b in enumerate(base[:5])]
+    out = galaxy10.paired_summary(records)
+    assert out["none"]["seeds"] == 8 and "vs_none" not in out["none"]["balanced_accuracy"]
+    cw = out["class-weights"]["balanced_accuracy"]["vs_none"]
+    assert cw["difference"] == pytest.approx(0.02) and cw["ci"][0] > 0.018 and cw["ci"][1] < 0.022
+    assert 0 < cw["detectable"] < 0.005 < out["class-weights"]["balanced_accuracy"]["sd"]
+    assert out["class-weights"]["S0_recall"]["vs_none"]["difference"] == pytest.approx(0.2)
+    under = out["undersample"]["balanced_accuracy"]["vs_none"]
+    assert under["seeds"] == 5 and under["difference"] == pytest.approx(0.0)
+
+
+def test_rebalancing_runs_write_one_record_per_strategy_and_seed_and_resume(tmp_path, monkeypatch):
+    from helpers import evaluate
+    from helpers.train import Profile
+    monkeypatch.setattr(galaxy10, "mock_path", lambda n, seed: tmp_path / f"g10_{n}_{seed}.h5")
+    prof = Profile("tiny", 40, 40, 16, 1e-3, 1, 1, "random-view", "none", (0,))
+    recs = galaxy10.rebalancing_runs([3], prof, "torch", results_dir=tmp_path, progress=False)
+    assert sorted(r["rebalancing"] for r in recs) == sorted(galaxy10.STRATEGIES)
+    stored = evaluate.read_records(tmp_path / "galaxy10_rebalancing.json")
+    assert len(stored) == 4 and all(r["mock_version"] == galaxy10.MOCK_VERSION and r["seed"] == 3 for r in stored)
+    assert len({r["n_test"] for r in stored}) == 1 and all(r["optimiser_steps"] >= 1 for r in stored)
+    assert stored[0]["classes"] == ["E", "S0", "Sp"]
+    assert galaxy10.rebalancing_runs([3], prof, "torch", results_dir=tmp_path, progress=False) == []
+
+
+def _run_record(ba, e, s0, sp=0.5, acc=0.8, irr=None, framework="keras"):
+    per = {"E": {"recall": e}, "S0": {"recall": s0}, "Sp": {"recall": sp}}
+    if irr is not None:
+        per["Irr+Misc"] = {"recall": irr}
+    return {"balanced_accuracy": ba, "accuracy": acc, "per_class": per, "train_seconds": 30.0, "epochs": 6,
+            "framework": framework}
+
+
+def test_rebalancing_answer_and_this_run_say_what_the_records_hold():
+    rng = np.random.default_rng(1)
+    recs = []
+    for seed in range(6):
+        base = rng.normal(0.7, 0.04)
+        for k, strategy in enumerate(galaxy10.STRATEGIES):
+            r = _rebalancing_record(strategy, seed, base + (0.05 if strategy == "undersample" else 0.0)
+                                    + rng.normal(0, 0.005), 0.3)
+            recs.append(r | {"framework": "keras", "mock_version": 2, "profile": "quick", "scheme": "better-3way",
+                             "n_test": 279})
+    text = galaxy10.rebalancing_answer(recs)
+    assert "Over 6 paired seeds (0-5" in text and "| undersample | 6 |" in text
+    assert re.search(r"undersample raises the balanced accuracy by [45]\.\d points \(\+4", text)
+    assert "class-weights: balanced accuracy" in text and "show no difference" in text
+    assert "No multi-seed comparison" in galaxy10.rebalancing_answer([])
+    strategy = [_run_record(0.70 + 0.01 * k, 0.9, 0.30 + 0.01 * k, acc=0.77 + 0.01 * k) for k in range(4)]
+    words = galaxy10.this_run(strategy, [_run_record(0.72, 0.85, 0.34), _run_record(0.68, 0.65, 0.72)],
+                              [_run_record(0.64, 0.9, 0.66, irr=0.15)],
+                              [_run_record(0.72, 0.85, 0.34), _run_record(0.78, 0.70, 0.64, framework="torch")], recs)
+    assert "77%-80% accuracy" in words and "30%-33% of the lenticulars" in words
+    assert "finds 65% of the ellipticals and 72% of the lenticulars" in words and "15% of them" in words
+    assert "4.0 points apart, within twice the spread between seeds" in words
+    assert "6.0 points apart, beyond twice" in words or "6.0 points apart, within twice" in words
+    assert "one seed each, so no verdict" in galaxy10.this_run(strategy, [strategy[0], strategy[1]], [_run_record(
+        0.6, 0.9, 0.6, irr=0.1)], [strategy[0], strategy[1]])
 
 
 def test_mock_file_whose_bytes_changed_is_refused_then_rebuilt(tmp_path, monkeypatch, capsys):
