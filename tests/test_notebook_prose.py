@@ -85,6 +85,13 @@ ALLOWED = {
     },
     "04_keras_galaxy10": {
         "69": "Galaxy10's image size", "64": "Galaxy10's crop", "0.5": "a coin toss",
+        "84.3": "the earlier student reproduction's reported C2 4-way accuracy",
+        "0.15": "mock.COLOURS: the knots' g-r", "0.396": "SDSS pixel scale (arcsec)",
+        "4.14": "galaxy10.FIELD_R90: GZ2's frame in Petrosian R90", "600": "the real Galaxy10-geometry sample's size",
+        "0.3": "an E7's axis ratio", "17": "Galaxy10's class-5 galaxies (documented count)",
+        "13638": "the earlier reproduction's count of ellipticals", "45": "13683 - 13638 = 21830 - 21785",
+        "21830": "the sum of Galaxy10's documented class counts",
+        "70": "the split: 70 % train", "15": "the split: 15 % validation, 15 % test",
     },
     "05_interpretation": {
         "450": "the quick profile's test galaxies: 15 % of 3000",
