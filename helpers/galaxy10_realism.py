@@ -280,8 +280,8 @@ def verdict(records) -> str:
     out = [f"Measured on mock Galaxy10 version {version} against {n_real} real galaxies in Galaxy10 geometry:"]
     if disc:
         d = disc[0]
-        told = ("cannot be told from the real ones" if d["ci95"][0] <= 0.5 else
-                "are hard to tell from the real ones" if d["auc"] < 0.7 else "are told from the real ones")
+        told = ("are not told from the real ones by it" if d["ci95"][0] <= 0.5 else
+                "are hard for it to tell from the real ones" if d["auc"] < 0.7 else "are told from the real ones")
         per = "; ".join(f"{w} {v['auc']:.2f}" for w, v in d["weak_classes"].items())
         out.append(f"- **Discriminator.** C2 trained to tell real images from mock ones ({d['k']} folds, every image "
                    f"scored once by a network that never saw it) reaches AUC {d['auc']:.2f} (95 % interval "
@@ -301,6 +301,14 @@ def verdict(records) -> str:
                      f"({100 * cb.min():.1f}-{100 * cb.max():.1f} %): the mock-trained network is "
                      f"{abs(gap):.1f} points {'above' if gap >= 0 else 'below'} that ceiling")
         out.append(line + ".")
+    if stats and disc:
+        key, d = max(stats[0]["ks"].items(), key=lambda kv: kv[1])
+        if 0.5 + d / 2 > disc[0]["auc"]:   # a cut at the KS point separates the two at balanced accuracy 0.5 + D/2
+            out.append(f"- **A weak discriminator.** One statistic alone does better: a cut on the "
+                       f"{LABELS[key.split('/')[1]].replace(chr(10), ' ')} of the {key.split('/')[0]} galaxies "
+                       f"separates mock from real at a balanced accuracy of {0.5 + d / 2:.2f} (0.5 + KS / 2), above "
+                       f"the discriminator's AUC. The mock is not indistinguishable: this C2, at {disc[0]['input_size']}"
+                       f" px and `{disc[0].get('profile', '?')}`, does not learn what gives it away.")
     if stats:
         st = stats[0]
         worst = sorted(st["ks"].items(), key=lambda kv: -kv[1])[:3]

@@ -297,8 +297,8 @@ def mock_vs_real(real_images, real_groups, mock_images, mock_groups, real_stats,
                 ax.set_xlabel(labels.get(s, s), fontsize=9)
             if j == 0:
                 ax.set_ylabel(f"{g}\ndensity", fontsize=9)
-            if i == 0 and j == 0:
-                ax.legend(frameon=False, fontsize=7, loc="upper left")
+            if i == len(groups) - 1 and j == 0:   # below the panels: inside, it would cover a histogram or its KS
+                ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.32), ncol=2)
     red = f", in red where >= {target} (the target for shape statistics)" if target is not None else ""
     bottom.suptitle(f"{'statmorph statistics' if not colour else 'Statistics'} per class, mock vs real: KS distance{red},"
                     f"\nand p, the chance of a distance as large were both drawn from one distribution")

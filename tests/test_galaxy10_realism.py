@@ -108,7 +108,9 @@ def test_verdict_writes_its_numbers_from_the_records():
               "mock/spiral/size": 0.15, "real/not spiral/noise": 3.1, "mock/not spiral/noise": 3.0}}]
     text = gr.verdict(trans + ceil + disc + stats)
     assert "version 2 against 100 real galaxies" in text and "AUC 0.55" in text and "spiral 0.58" in text
-    assert "are hard to tell from the real ones" in text
+    assert "are hard for it to tell from the real ones" in text
+    assert "separates mock from real at a balanced accuracy of 0.70 (0.5 + KS / 2)" in text   # 0.5 + 0.4 / 2 > 0.55
+    assert "A weak discriminator" not in gr.verdict(trans + ceil + [disc[0] | {"auc": 0.75}] + stats)
     assert "balanced accuracy of 75.0 %" in text and "reaches 100.0 %" in text and "25.0 points below" in text
     assert text.index("r50 / frame of the spiral") < text.index("sky noise (of 255) of the not spiral")
     assert "has not been measured" in gr.verdict([])
