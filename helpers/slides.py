@@ -60,9 +60,10 @@ class Results:
         return [r for r in self.topic[topic] if all(r.get(k) == v for k, v in match.items())]
 
     def best(self, topic: str, model: str, scheme: str) -> list[dict]:
-        """Records of (model, scheme) at the most faithful profile (see report.most_faithful)."""
-        for (m, s, _, variant), rs in report.most_faithful(self.topic[topic]).items():
-            if (m, s) == (model, scheme) and not variant:
+        """Records of (model, scheme) at the most faithful profile (see report.most_faithful) of today's
+        mock generator."""
+        for (m, s, _, variant, _), rs in report.most_faithful(self.topic[topic]).items():
+            if (m, s) == (model, scheme) and not variant and not report.older_generator(rs[0]):
                 return rs
         raise LookupError(f"no {model} {scheme} records in results/{topic}.json")
 
@@ -167,8 +168,8 @@ def binary_balanced(res: Results) -> dict[str, float]:
 def trees(res: Results, scheme: str) -> tuple[dict, float]:
     """({combination: accuracy}, the direct C2's accuracy) of notebook 03."""
     rs = report.most_faithful(res.topic["hierarchical"])
-    combos = {m: np.mean([r["accuracy"] for r in v]) for (m, s, _, _), v in rs.items() if s == scheme and m != "C2-direct"}
-    direct = np.mean([r["accuracy"] for (m, s, _, _), v in rs.items() if s == scheme and m == "C2-direct" for r in v])
+    combos = {m: np.mean([r["accuracy"] for r in v]) for (m, s, *_), v in rs.items() if s == scheme and m != "C2-direct"}
+    direct = np.mean([r["accuracy"] for (m, s, *_), v in rs.items() if s == scheme and m == "C2-direct" for r in v])
     return combos, float(direct)
 
 
