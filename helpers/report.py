@@ -250,7 +250,9 @@ def realism_rows(records: list[dict], brief: bool = False) -> list[tuple[str, st
         cut = f", spirals of R90 >= {cut:g} seeing FWHM" if cut else ""
         drawn = {"gz1": f"drawn as GZ1's galaxies (r < 17.77{cut})", "nair-abraham": f"drawn as Nair & Abraham's (g < 16{cut})"}
         framing = "" if brief else f", {framing}, {drawn[runs[0].get('selection', 'nair-abraham')]}"
-        rows.append((f"sim-to-real: C2 trained on {names[train_set]}, balanced accuracy on real E|S0 vs Sp", "-", value,
+        detail = f" ({dataset.split(', ', 1)[1]})" if ", " in str(dataset) else ""
+        rows.append((f"sim-to-real: C2 trained on {names[train_set]}{detail}, balanced accuracy on real E|S0 vs Sp",
+                     "-", value,
                      f"{runs[0].get('n_mock', '?')} mock galaxies, `{runs[0].get('profile')}`{framing}; "
                      f"real GZ1 reference sample (not shipped), n_test = {runs[0].get('n_test', '?')}"))
     return rows

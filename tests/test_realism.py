@@ -188,10 +188,15 @@ def test_sim_to_real_record_on_a_tiny_run(tmp_path, field_r90):
     from helpers.mock import Realism
     write_fake_sample(tmp_path, names=("elliptical", "elliptical", "spiral_cw", "edge_on"))
     real = realism.read_sample(tmp_path)
+    from helpers.mock import NA10_LABELS
     rec, adapted = realism.sim_to_real(real, realism.Stretch(jpeg_quality=None), Realism.naive(), n_mock=30,
-                                       profile="smoke", workers=1, progress=False, field_r90=field_r90, adapt_k=2)
-    assert (rec["model"], rec["scheme"], rec["dataset"], rec["train_set"]) == ("C2", "sim-to-real", "naive", "naive")
-    assert adapted["dataset"] == "naive+bn" and adapted["n_test"] == 4 and len(realism.predictions(adapted)) == 4
+                                       profile="smoke", workers=1, progress=False, field_r90=field_r90, adapt_k=2,
+                                       labels=NA10_LABELS)
+    assert (rec["model"], rec["scheme"], rec["dataset"], rec["train_set"]) == ("C2", "sim-to-real",
+                                                                              "naive, catalogue labels", "naive")
+    assert rec["labels"]["sigma_t"] == NA10_LABELS.sigma_t and adapted["train_set"] == "naive+bn"
+    assert adapted["dataset"] == "naive, catalogue labels+bn" and adapted["n_test"] == 4
+    assert len(realism.predictions(adapted)) == 4
     assert rec["framing"].startswith("fixed" if field_r90 is None else "gz1") and rec["selection"] == "nair-abraham"
     assert rec["n_test"] == 4 and rec["classes"] == ["E|S0", "Sp"]
     assert 0 <= rec["balanced_accuracy"] <= 1 and 0 <= rec["auc"] <= 1
@@ -402,3 +407,26 @@ def test_mock_size_for_holds_as_many_disk_and_elliptical_galaxies_as_asked():
     for wanted in (1, 100, 800, 1234):
         n = realism.mock_size_for(wanted)
         assert n - stratified_counts(n)["Irr+Misc"] >= wanted > n - 1 - stratified_counts(n - 1)["Irr+Misc"]
+
+
+def test_what_is_missing_writes_its_numbers_from_the_records():
+    groups, shape = realism.GROUPS, list(realism.SHAPE_STATISTICS)
+    ks = {f"{g}/{s}": 0.1 for g in groups for s in shape} | {"Sp/m20": 0.31}
+    median = {f"{side}/{g}/{s}": 1.0 for side in ("real", "mock") for g in groups for s in shape}
+    median |= {"real/Sp/m20": -1.30, "mock/Sp/m20": -1.41}
+    stats = {"scheme": "statistics", "ks": ks, "median": median, "shape_statistics": shape,
+             "sky": {f"{side}/{g}": {"acf1": 0.8} for side in ("real", "mock") for g in groups},
+             "n_real": {"E|S0": 400, "Sp": 400, "merger/Irr": 26},
+             "ks_perfect_mock": {"E|S0": {"all_below": 1.0}, "Sp": {"all_below": 1.0}, "merger/Irr": {"all_below": 0.2}}}
+    run = lambda dataset, ba: {"scheme": "sim-to-real", "dataset": dataset, "balanced_accuracy": ba, "n_test": 1000,
+                               "confusion_normalised": [[0.7, 0.3], [0.2, 0.8]]}
+    records = [stats, run("mock", 0.75), run("mock", 0.77), run("naive", 0.74), run("mock, catalogue labels", 0.73),
+               {"scheme": "real-trained", "balanced_accuracy": 0.794}]
+    text = realism.what_is_missing(records)
+    assert f"{len(shape) * len(groups) - 1} of the {len(shape) * len(groups)} shape statistics" in text
+    assert "Sp m20 (-1.41 in the mock against -1.30, KS 0.31)" in text
+    assert "the 26 real merger/Irr in 20 %" in text and "E|S0 in" not in text
+    assert "76.0 % balanced accuracy on the real galaxies over 2 seeds (75.0 to 77.0 %)" in text
+    assert "reaches 79.4 %" in text and "73.0 % (-3.0 points)" in text
+    assert "74.0 %: +2.0 points for the realism elements, within one run's sampling error of about 3.1" in text
+    assert "run `make realism`" in realism.what_is_missing([])
