@@ -175,22 +175,13 @@ def confusion_physics(meta: np.ndarray, y_true, y_pred, classes, parameters=None
     return out
 
 
-def wilson(k, n, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score 95 % interval of a proportion k / n (sensible at small n and near 0 or 1)."""
-    if n == 0:
-        return float("nan"), float("nan")
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(centre - half), float(centre + half)
-
-
 def boundary_claim(true_ttype, y_catalogue, y_pred) -> dict:
     """Do the galaxies the network gets wrong (against the catalogue's labels) lie nearer a class boundary in
     their *true* T-type than those it gets right? One pre-stated, one-sided hypothesis (Mann-Whitney U of
     :func:`classes.boundary_distance`; peculiar galaxies, off the T axis, left out), and the accuracy, the
     catalogue labels' agreement with the truth, and their Wilson intervals at each distance."""
     from .classes import boundary_distance, ttypes_to_labels
+    from .evaluate import wilson_ci
     d = boundary_distance(true_ttype)
     y_catalogue, y_pred = np.asarray(y_catalogue), np.asarray(y_pred)
     right = y_pred == y_catalogue
@@ -205,7 +196,7 @@ def boundary_claim(true_ttype, y_catalogue, y_pred) -> dict:
         n = int(sel.sum())
         rows.append({"distance": float(dist), "n": n,
                      **{name: float(v[sel].mean()) for name, v in (("accuracy", right), ("label_agreement", agree))},
-                     **{f"{name}_ci95": wilson(int(v[sel].sum()), n) for name, v in (("accuracy", right),
+                     **{f"{name}_ci95": wilson_ci(int(v[sel].sum()), n) for name, v in (("accuracy", right),
                                                                                     ("label_agreement", agree))}})
     res["by_distance"] = rows
     return res

@@ -451,14 +451,17 @@ def update(root=None, results_dir=None) -> list[Path]:
 
 def draw_figures(results_dir=None) -> list[Path]:
     """The figures drawn from the records of several runs: figures/results_vs_paper.png (C2 against the
-    paper, with intervals) and figures/misclassified_effects.png (notebook 05's most faithful run)."""
+    paper, with intervals; today's generator only), figures/misclassified_effects.png (notebook 05's most
+    faithful run) and figures/galaxy10_rebalancing.png (the strategies over paired seeds)."""
     from . import plots
     paths = []
-    torch = [r for r in load("pytorch", results_dir) if r.get("model") == "C2"]
+    torch = [r for r in load("pytorch", results_dir) if r.get("model") == "C2" and not older_generator(r)]
     inter = [r for r in load("interpretation", results_dir) if r.get("confusions")]
     for name, draw, records in (("results_vs_paper", plots.results_vs_paper, torch),
                                 ("misclassified_effects", lambda rs: plots.misclassified_effects(
-                                    min(rs, key=lambda r: _rank(r.get("profile")))), inter)):
+                                    min(rs, key=lambda r: _rank(r.get("profile")))), inter),
+                                ("galaxy10_rebalancing", plots.rebalancing_over_seeds,
+                                 load("galaxy10_rebalancing", results_dir))):
         if records:
             fig = draw(records)
             paths.append(plots.save(fig, name))

@@ -78,9 +78,10 @@ def test_pick_examples_takes_the_most_confident():
 
 
 def test_wilson_interval_brackets_the_proportion():
-    lo, hi = interpret.wilson(0, 10)
+    from helpers.evaluate import wilson_ci
+    lo, hi = wilson_ci(0, 10)
     assert lo == pytest.approx(0, abs=1e-12) and 0.2 < hi < 0.35
-    lo, hi = interpret.wilson(50, 100)
+    lo, hi = wilson_ci(50, 100)
     assert lo < 0.5 < hi and hi - lo == pytest.approx(0.19, abs=0.01)
 
 
