@@ -89,11 +89,13 @@ def device() -> torch.device:
 
 
 def device_name(dev: torch.device | None = None) -> str:
-    """``dev`` (default :func:`device`) in words, for the records: the GPU's name or the CPU's thread count."""
+    """``dev`` (default :func:`device`) in words, for the records: the GPU's name or the CPU's thread count,
+    and the precision it trains in (:func:`bfloat16_enabled`): a rerun in the other one moves the numbers."""
     dev = dev or device()
+    precision = "bfloat16" if bfloat16_enabled(dev) else "float32"
     if dev.type == "cuda":
-        return torch.cuda.get_device_name(dev)
-    return f"CPU, {torch.get_num_threads()} threads"
+        return f"{torch.cuda.get_device_name(dev)}, {precision}"
+    return f"CPU, {torch.get_num_threads()} threads, {precision}"
 
 
 def seed_everything(seed: int) -> None:

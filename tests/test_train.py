@@ -147,6 +147,7 @@ def test_precision_choice(monkeypatch):
         with train.autocast(cpu):
             out = torch.ones(2, 2) @ torch.ones(2, 2)
         assert out.dtype == (torch.bfloat16 if expected else torch.float32)
+        assert train.device_name(cpu).endswith(f"threads, {choice}")   # the records say which
     monkeypatch.setenv("PRECISION", "auto")
     native = torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
     assert train.bfloat16_enabled(cpu) is native
