@@ -663,6 +663,8 @@ def _observed(seed, index, cls, realism, field_r90, selection, labels, parts=Non
         p = draw_parameters(rng, cls, realism, selection)
     else:
         t_true, t_catalogue = draw_ttypes(rng, cls, labels)
+        while selection.mergers_only and t_true == 10:   # a selection without irregular dwarfs (GZ1: no class for them)
+            t_true, t_catalogue = draw_ttypes(rng, cls, labels)
         p = draw_parameters(rng, ttype_to_class(t_true), realism, selection, ttype=t_true)
         p["ttype"] = t_catalogue
     stamp = data.STAMP if field_r90 is None else gz_stamp(p, field_r90)

@@ -256,3 +256,12 @@ def test_a_cached_set_whose_bytes_changed_is_rebuilt_saying_why(tmp_path, capsys
     out = capsys.readouterr().out
     assert "m.h5: dataset 'images' fails its Fletcher-32 checksum" in out and "rebuilding" in out
     assert np.array_equal(data.load(path).images, images)
+
+
+def test_a_selection_without_irregulars_redraws_a_true_irregular(monkeypatch):
+    """Under the catalogue's scatter a catalogued spiral can be a true irregular (T = 10), which GZ1's
+    selection (mergers only in its merger/Irr group) cannot draw: it is redrawn, not an error."""
+    draws = iter([(10, 9), (5, 5)])
+    monkeypatch.setattr(mock, "draw_ttypes", lambda rng, cls, labels: next(draws))
+    _, p = mock.galaxy(42, 0, "Sp", selection=mock.GZ1, labels=mock.NA10_LABELS)
+    assert (p["ttype_true"], p["ttype"]) == (5, 5)
