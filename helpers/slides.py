@@ -277,7 +277,7 @@ def _results_title(res):
     ours, ref = np.mean([r["accuracy"] for r in rs]), paper.ACCURACY[("C2", "4way")]
     gap = 100 * (ours - ref)
     where = "within a point of" if abs(gap) < 1 else f"{abs(gap):.0f} points {'above' if gap > 0 else 'below'}"
-    return f"Labelled as the catalogue labels, C2 scores {pct(ours)} in 4-way on the mock, {where} the paper's {pct(ref)}"
+    return f"With the catalogue's label scatter, C2 scores {pct(ours)} in 4-way on the mock, {where} the paper's {pct(ref)}"
 
 
 def _results_text(res):
@@ -376,9 +376,8 @@ def _galaxy10_text(res):
     if not vs:
         raise LookupError("no rebalancing comparison in results/galaxy10_rebalancing.json")
     seeds = min(v["seeds"] for v in vs.values())
-    lines = [f"{s} against none: {100 * v['difference']:+.1f} points [{100 * v['ci'][0]:+.1f}, {100 * v['ci'][1]:+.1f}]"
-             for s, v in vs.items()]
-    return lines + [f"balanced accuracy, {seeds} paired seeds"]
+    return [f"balanced accuracy against none, {seeds} paired seeds:"] + [
+        f"{s} {100 * v['difference']:+.1f} points [{100 * v['ci'][0]:+.1f}, {100 * v['ci'][1]:+.1f}]" for s, v in vs.items()]
 
 
 def _shows_text(res):
