@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from helpers import browser, data, slides
+from helpers import browser, data, report, slides
 
 
 def tiny_png(path):
@@ -49,11 +49,13 @@ def test_numbers_and_messages_come_from_the_records(tmp_path, figures):
     shutil.copytree(data.RESULTS_DIR, results)
     records = json.loads((results / "pytorch.json").read_text())
     for r in records:
-        if (r["model"], r["scheme"], r["profile"]) == ("C2", "4way", "paper"):
+        if (r["model"], r["scheme"], r["profile"]) == ("C2", "4way", "full") and not report.older_generator(r):
             r["accuracy"] = 0.70
+        if (r["model"], r["scheme"], r["profile"]) == ("C2", "4way", "paper"):
+            r["accuracy"] = 0.99   # an older generator's run: never the slide's number
     (results / "pytorch.json").write_text(json.dumps(records))
     deck = {s.name: s for s in slides.build_slides(results, figures)}
-    assert deck["results"].title.startswith("At the paper's settings C2 scores 70 % in 4-way")
+    assert deck["results"].title.startswith("With the catalogue's label scatter, C2 scores 70 % in 4-way")
     assert "11 points below the paper's 81 %" in deck["results"].title
 
 
