@@ -53,7 +53,7 @@ SERSIC_N = np.arange(0.5, 6.01, 0.25)  # GalSim caches Sersic tables per n: quan
 C_KMS, H0 = 299792.458, 70.0
 # Bumped whenever a change of the recipe changes the images: written as the HDF5 attribute
 # ``generator_version`` by build(); ensure() rebuilds a cached file made by another version.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ CATALOGUE_AXIS = np.array([-5, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
 META_DTYPE = np.dtype([
     ("ttype", "i2"), ("ttype_true", "i2"), ("z", "f4"), ("log_mstar", "f4"), ("g_mag", "f4"), ("abs_mag_g", "f4"),
     ("r_half_kpc", "f4"), ("r_half_arcsec", "f4"), ("bulge_fraction", "f4"), ("bulge_n", "f4"),
-    ("bulge_q", "f4"), ("inclination_deg", "f4"), ("disk_q", "f4"), ("position_angle_deg", "f4"),
+    ("bulge_q", "f4"), ("disk_n", "f4"), ("inclination_deg", "f4"), ("disk_q", "f4"), ("position_angle_deg", "f4"),
     ("arm_strength", "f4"), ("arm_pitch_deg", "f4"), ("n_arms", "i1"), ("arm_sharpness", "f4"),
     ("knot_fraction", "f4"), ("clumpiness", "f4"), ("lopsidedness", "f4"), ("bar_strength", "f4"), ("dust_strength", "f4"),
     ("merger", "i1"), ("psf_fwhm_arcsec", "f4"), ("sky_sigma_nmgy", "f4"), ("snr", "f4"),
@@ -270,6 +270,7 @@ def _draw_parameters(rng: np.random.Generator, cls: str, t: int, realism: Realis
     p["position_angle_deg"] = rng.uniform(0, 180)
     p["inclination_deg"] = np.degrees(np.arccos(rng.random()))  # isotropic orientations
     p["bulge_q"] = 1.0
+    p["disk_n"] = 1.0
     p["disk_q"] = _projected_q(p["inclination_deg"], 0.12)
     p["psf_fwhm_arcsec"] = float(np.clip(rng.normal(1.4, 0.18), 1.0, 2.0))
 
@@ -286,6 +287,9 @@ def _draw_parameters(rng: np.random.Generator, cls: str, t: int, realism: Realis
             p["arm_strength"] = rng.uniform(0.0, 0.15)
         if realism.bars and rng.random() < 0.2:
             p["bar_strength"] = rng.uniform(0.05, 0.2)
+        # Type II disks are rarer in lenticulars than in late spirals (Gutierrez et al. 2011), not absent.
+        if rng.random() < 0.3:
+            p["disk_n"] = rng.uniform(0.55, 0.9)
     elif cls == "Sp":
         p["bulge_n"] = rng.uniform(1.0, 4.0)
         p["bulge_q"] = rng.uniform(0.7, 1.0)
@@ -298,6 +302,8 @@ def _draw_parameters(rng: np.random.Generator, cls: str, t: int, realism: Realis
         p["knot_fraction"] = float(np.clip(rng.normal(0.03 + 0.012 * t, 0.03), 0, 0.2))
         p["clumpiness"] = float(np.clip(rng.normal(0.06 + 0.025 * t, 0.06), 0, 0.35))
         p["lopsidedness"] = rng.uniform(0.0, 0.25)
+        # Most late-type disks bend down outside (Type II, Pohlen & Trujillo 2006): flatter than exponential inside.
+        p["disk_n"] = rng.uniform(0.55, 0.9)
         if realism.bars and rng.random() < 0.35:
             p["bar_strength"] = rng.uniform(0.05, 0.3)
     else:  # Irr+Misc
@@ -396,7 +402,7 @@ def _disk_light(rng, p: dict, flux: float, hlr: float, n: int, scale: float, dx:
     r_d = hlr / 1.678
     r = np.hypot(xg, yg) + 1e-6
     phi = np.arctan2(yg, xg)
-    light = smooth = np.exp(-r / r_d)
+    light = smooth = _disk_profile(r, hlr, p["disk_n"])
     if p["arm_strength"] > 0:
         phase = p["n_arms"] * (phi - np.log(r / r_d) / np.tan(np.radians(p["arm_pitch_deg"])))
         wave = ((1 + np.cos(phase + rng.uniform(0, 2 * np.pi))) / 2) ** p["arm_sharpness"]
@@ -435,6 +441,13 @@ def _disk_light(rng, p: dict, flux: float, hlr: float, n: int, scale: float, dx:
         light = light * (1 - p["dust_strength"] * lane)
         young = young * (1 - p["dust_strength"] * lane)
     return light, young
+
+
+def _disk_profile(r, hlr: float, n: float):
+    """A disk's surface brightness at radius ``r``: a Sersic profile of index ``n`` (1: exponential;
+    below 1: flatter inside, steeper outside, as the Type II disks of most late spirals) and half-light radius ``hlr``."""
+    from scipy.special import gammaincinv
+    return np.exp(-gammaincinv(2 * n, 0.5) * (r / hlr) ** (1 / n))
 
 
 def _upsample(field: np.ndarray, n: int) -> np.ndarray:
@@ -607,7 +620,7 @@ def _neighbours(rng, p: dict, n: int, scale: float) -> np.ndarray:
 def _stars(rng, p: dict, stamp: int) -> np.ndarray:
     """Field stars: PSF core with Moffat wings; a saturated one (rarely) gets spikes and a halo."""
     img = np.zeros((stamp, stamp))
-    k = rng.poisson(0.9 * _area(stamp))
+    k = rng.poisson(0.5 * _area(stamp))  # about 3000 stars per square degree to g = 22.5 at high latitude
     saturated = rng.random() < _chance(0.04, stamp)
     fwhm = p["psf_fwhm_arcsec"]
     for i in range(k + saturated):
@@ -738,7 +751,7 @@ def petrosian_radii(p) -> tuple[float, float]:
         bulge = np.exp(-gammaincinv(2 * n, 0.5) * (r / r_b) ** (1 / n))
         light += bt * bulge / np.trapezoid(2 * np.pi * r * bulge, r)
     if bt < 1:
-        disk = np.exp(-r / (r_d / 1.678))
+        disk = _disk_profile(r, r_d, float(p["disk_n"]))
         light += (1 - bt) * disk / np.trapezoid(2 * np.pi * r * disk, r)
     ring = 2 * np.pi * r * light
     inside = np.concatenate([[0.0], np.cumsum(np.diff(r) * (ring[1:] + ring[:-1]) / 2)])

@@ -111,13 +111,17 @@ def test_colour_is_recorded_and_early_types_are_redder():
 # them) at each generator version (earlier ones kept for the record): a change of the code that changes the
 # pixels must bump GENERATOR_VERSION (so that cached sets are rebuilt) and record the new values here; a
 # speed-up must leave them alone. Version 3 drew the catalogue's labels with scatter (mock.LabelModel): with
-# the true labels its galaxies are version 2's, pixel for pixel.
+# the true labels its galaxies are version 2's, pixel for pixel. Version 4: Type II disks for the spirals and
+# 30 % of the lenticulars, and half the field stars.
 PINNED = {2: [(513.71299443, 162.43871891), (421.74630165, 259.57831142), (1087.14011287, 1310.66855520),
               (598.72432051, 1324.89935370), (872.03633473, 534.87353234), (879.94250764, 832.87994265),
               (11869.76659563, 38821.89939279), (702.51488863, 2398.54363000)],
           3: [(417.03201865, 68.79672846), (421.74630165, 259.57831142), (1093.61520001, 1270.83444185),
               (1902.18647334, 1817.20365716), (872.03633473, 534.87353235), (664.74494174, 898.78622767),
-              (12869.58682793, 51507.82781699), (611.89141138, 181.22127708)]}
+              (12869.58682793, 51507.82781699), (611.89141138, 181.22127708)],
+          4: [(417.03201865, 68.79672846), (436.26174968, 256.60126546), (1162.48965159, 1270.72898493),
+              (1134.22081786, 1077.20114296), (872.03633473, 534.87353235), (518.41977887, 683.33616736),
+              (18713.11280878, 191217.20355543), (816.04406657, 365.06003117)]}
 
 
 def _pinned_sums(labels):
@@ -133,12 +137,23 @@ def test_pixels_are_pinned_to_the_generator_version():
 def test_petrosian_radii_give_the_known_concentrations():
     # Blanton et al. (2001): R90 / R50 of the SDSS Petrosian quantities is 2.3 for an exponential
     # disk and 3.4 for a de Vaucouleurs profile, without seeing
-    disk = dict(r_half_arcsec=5.0, bulge_fraction=0.0, bulge_n=1.0, psf_fwhm_arcsec=0.0)
+    disk = dict(r_half_arcsec=5.0, bulge_fraction=0.0, bulge_n=1.0, disk_n=1.0, psf_fwhm_arcsec=0.0)
     dev = dict(disk, bulge_fraction=1.0, bulge_n=4.0)
     (d50, d90), (e50, e90) = mock.petrosian_radii(disk), mock.petrosian_radii(dev)
     assert d90 / d50 == pytest.approx(2.3, abs=0.05) and d50 == pytest.approx(5.0, rel=0.02)
     assert e90 / e50 == pytest.approx(3.4, abs=0.1) and e50 < 0.8 * 5.0   # the Petrosian flux misses a de V's wings
     assert mock.petrosian_radii(dict(dev, psf_fwhm_arcsec=1.4))[1] > e90
+    t50, t90 = mock.petrosian_radii(dict(disk, disk_n=0.6))   # a Type II disk: flatter inside, less concentrated
+    assert t90 / t50 < d90 / d50 - 0.2 and t50 == pytest.approx(5.0, rel=0.03)
+
+
+def test_spiral_disks_are_flatter_than_exponential_and_some_lenticulars_are_too():
+    _, _, meta = mock.generate(80, seed=5, workers=1, progress=False)
+    true, n = ttypes_to_labels(meta["ttype_true"]), meta["disk_n"]
+    assert np.all((n[true == 2] >= 0.55) & (n[true == 2] <= 0.9))
+    assert np.all(n[(true == 0) | (true == 3)] == 1.0)
+    s0 = n[true == 1]
+    assert 0 < (s0 < 1).sum() < len(s0) and np.all((s0 == 1.0) | ((s0 >= 0.55) & (s0 <= 0.9)))
 
 
 def test_a_framed_galaxy_is_the_same_galaxy_in_a_field_sized_to_it():
