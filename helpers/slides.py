@@ -34,6 +34,7 @@ import numpy as np
 
 from . import data, paper, report
 from .classes import CLASSES, LONG_NAMES, PAPER_COUNTS, scheme_classes
+from .mock import NA10_LABELS
 
 OUT = data.ROOT / "presentations" / "slides.html"
 WIDTH, HEIGHT = 1280, 720   # the slide frame, CSS pixels; the deck is scaled to the window
@@ -128,13 +129,18 @@ PARAMETER_WORDS = {  # how a galaxy differs when a parameter is higher, and when
     "snr": ("of higher S/N", "of lower S/N"), "g_mag": ("fainter", "brighter")}
 
 
-def mass_claim(res: Results) -> tuple[dict, dict]:
-    """The most faithful 4-way interpretation record and its mass claim."""
-    rs = [r for r in res.topic["interpretation"] if r.get("scheme") == "4way" and r.get("mass_claim")]
+def claim(res: Results, name: str) -> tuple[dict, dict]:
+    """The most faithful 4-way interpretation record that tested the claim ``name`` (notebook 05:
+    "mass_claim", "boundary_claim"), and the claim."""
+    rs = [r for r in res.topic["interpretation"] if r.get("scheme") == "4way" and r.get(name)]
     if not rs:
-        raise LookupError("no mass claim in results/interpretation.json (notebook 05)")
+        raise LookupError(f"no {name} in results/interpretation.json (notebook 05)")
     r = min(rs, key=lambda r: report._rank(r.get("profile")))
-    return r, r["mass_claim"]
+    return r, r[name]
+
+
+def mass_claim(res: Results) -> tuple[dict, dict]:
+    return claim(res, "mass_claim")
 
 
 def other_differences(r: dict, true: str = "S0", predicted: str = "E", n: int = 2) -> list[str]:
@@ -160,12 +166,7 @@ def discriminator(res: Results) -> dict:
 
 
 def boundary(res: Results) -> tuple[dict, dict]:
-    """The most faithful 4-way interpretation record that tested the boundary claim, and the claim."""
-    rs = [r for r in res.topic["interpretation"] if r.get("scheme") == "4way" and r.get("boundary_claim")]
-    if not rs:
-        raise LookupError("no boundary claim in results/interpretation.json (notebook 05)")
-    r = min(rs, key=lambda r: report._rank(r.get("profile")))
-    return r, r["boundary_claim"]
+    return claim(res, "boundary_claim")
 
 
 def shape_statistics(res: Results) -> tuple[int, int]:
@@ -466,13 +467,13 @@ SLIDES = [
               "Grey bars are the paper, on real SDSS galaxies; markers are ours on the mock, with 95 % intervals "
               "from the number of test galaxies. Blue is what the committed notebooks run on a CPU in minutes, "
               "orange the whole sample on a CPU, over three seeds. The mock's labels carry the scatter of an "
-              "expert's eye, as the catalogue's do, and that brings its accuracy down to the paper's level. "
+              "expert's eye, as the catalogue's do, and that brings its accuracy down toward the paper's level. "
               "Compare the level, and then the pattern: where the lenticulars and the irregulars sit against the "
               "other classes. The paper's own settings, 100 px and all 40 views, want a GPU: docs/results.md "
               "says what we predict there.")),
     Slide("labels", _labels_title, figure="catalogue_labels", text=_labels_text,
           source=lambda res: (f"results/interpretation.json (notebook 05): mock, profile {boundary(res)[0]['profile']}, "
-                              f"{boundary(res)[0]['n_test']} test galaxies; scatter 1.3 T-types (Naim et al. 1995)"),
+                              f"{boundary(res)[0]['n_test']} test galaxies; scatter {NA10_LABELS.sigma_t} T-types (Naim et al. 1995)"),
           notes="The paper's labels are Nair and Abraham's eye classifications, and experts disagree by one to two "
                 "T-types. So each mock galaxy has two T-types: the true one it is drawn as, and the catalogue's, "
                 "the true one plus the scatter one expert shows. The class label is the catalogue's, as in the "
