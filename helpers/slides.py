@@ -448,8 +448,9 @@ SLIDES = [
                 "from mock ones, every real galaxy scored by a network that never saw it. The area under its ROC "
                 "curve is the verdict: 0.5 means it cannot tell them apart. The mock is far from that, though "
                 "much closer than the naive mock without any sky elements. Below, the stamps it is surest about "
-                "and the pixels its call rests on: the sky around the galaxy gives a lot away. This is the "
-                "honest limit of the offline data: the patterns carry over, the exact numbers need real images."),
+                "and the pixels its call rests on: the real images' pixel-scale texture, which the mock's smoother "
+                "light lacks, the mock's bright stars with their spikes, and its sky. This is the honest limit of "
+                "the offline data: the patterns carry over, the exact numbers need real images."),
     Slide("networks", lambda res: (f"C2 has four convolutions and {network_rows()[1]['C1'] / network_rows()[1]['C2']:.0f} "
                                     f"times fewer weights than C1"),
           table=lambda res: network_rows()[0],
