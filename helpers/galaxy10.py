@@ -584,8 +584,8 @@ def rebalancing_runs(seeds, prof: Profile, framework: str = "keras", mapping: st
 def paired_summary(records, metrics=None, baseline: str = "none", level: float = 0.95) -> dict:
     """The strategies of rebalancing records compared over seeds. Per strategy and metric (``metrics``:
     {name: function of a record}; default balanced accuracy and the S0 recall): the mean and standard
-    deviation over seeds, and against ``baseline`` on the seeds both have, the mean paired difference
-    with its t interval (``level``) and ``detectable``: the smallest true difference that this many
+    deviation over seeds, and against ``baseline`` on the seeds both have, each seed's difference
+    (``per_seed``), their mean with its t interval (``level``) and ``detectable``: the smallest true difference that this many
     seeds would find (interval clear of 0) four times in five, given the observed spread of the
     differences, (t_{(1+level)/2} + t_{0.8}) sd / sqrt(seeds)."""
     from scipy import stats
@@ -607,6 +607,7 @@ def paired_summary(records, metrics=None, baseline: str = "none", level: float =
                 se = d.std(ddof=1) / np.sqrt(len(d))
                 t_level, t_power = stats.t.ppf((1 + level) / 2, len(d) - 1), stats.t.ppf(0.8, len(d) - 1)
                 entry["vs_" + baseline] = {"difference": float(d.mean()), "sd": float(d.std(ddof=1)), "seeds": len(d),
+                                           "per_seed": [float(x) for x in d],
                                            "ci": [float(d.mean() - t_level * se), float(d.mean() + t_level * se)],
                                            "detectable": float((t_level + t_power) * se)}
             out[strategy][m] = entry

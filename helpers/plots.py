@@ -627,30 +627,24 @@ def mapping_balance(counts: dict, title: str = "Class balance of each Galaxy10 m
 def rebalancing_over_seeds(records: list[dict]):
     """Each rebalancing strategy against none on the same seeds (results/galaxy10_rebalancing.json): per
     metric, every seed's paired difference as a dot and their mean with its 95 % t interval."""
-    from .galaxy10 import STRATEGIES, paired_summary
-    metrics = {"balanced_accuracy": ("balanced accuracy", lambda r: r["balanced_accuracy"]),
-               "S0_recall": ("lenticular (S0) recall", lambda r: r["per_class"]["S0"]["recall"])}
+    from .galaxy10 import paired_summary
+    labels = {"balanced_accuracy": "balanced accuracy", "S0_recall": "lenticular (S0) recall"}
     summary = paired_summary(records)
-    by = {}
-    for r in records:
-        by.setdefault(r["rebalancing"], {})[r["seed"]] = r
-    others = [s for s in STRATEGIES if s != "none" and s in by]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(11, 3.8), sharey=True)
-    for ax, (m, (label, value)) in zip(axes, metrics.items()):
+    others = [s for s in summary if "vs_none" in summary[s]["balanced_accuracy"]]
+    fig, axes = plt.subplots(1, len(labels), figsize=(11, 3.8), sharey=True)
+    for ax, (m, label) in zip(axes, labels.items()):
         for k, s in enumerate(others):
-            seeds = sorted(set(by[s]) & set(by.get("none", {})))
-            d = [100 * (value(by[s][x]) - value(by["none"][x])) for x in seeds]
+            v = summary[s][m]["vs_none"]
+            d = 100 * np.array(v["per_seed"])
             ax.plot(d, np.full(len(d), k) + np.linspace(-0.15, 0.15, len(d)), ".", color="0.6", ms=5)
-            v = summary[s][m].get("vs_none")
-            if v:
-                ax.errorbar(100 * v["difference"], k, xerr=[[100 * (v["difference"] - v["ci"][0])],
-                                                            [100 * (v["ci"][1] - v["difference"])]],
-                            fmt="o", color="C0", capsize=4, ms=7)
+            ax.errorbar(100 * v["difference"], k, xerr=[[100 * (v["difference"] - v["ci"][0])],
+                                                        [100 * (v["ci"][1] - v["difference"])]],
+                        fmt="o", color="C0", capsize=4, ms=7)
         ax.axvline(0, color="k", lw=0.8)
         ax.set_yticks(range(len(others)), others)
         ax.set_xlabel(f"{label}: strategy minus none (points)")
         ax.grid(axis="x", lw=0.4, alpha=0.6)
-    n = min((summary[s]["balanced_accuracy"].get("vs_none", {}).get("seeds", 0) for s in others), default=0)
+    n = min((summary[s]["balanced_accuracy"]["vs_none"]["seeds"] for s in others), default=0)
     fig.suptitle(f"Rebalancing on the mock Galaxy10 against none, {n} paired seeds: each seed (grey), "
                  f"the mean with its 95 % interval (blue)", fontsize=11)
     fig.tight_layout()

@@ -82,7 +82,7 @@ STATS_SEED = 7       # seed of the mock galaxies measured against the real ones 
 DISCRIMINATOR_SEED = 11   # seed of the mock galaxies the discriminator holds against the real ones
 # Mock galaxies of the larger sim-to-real training set: the mock costs nothing to draw, and 4,000 measured 3.7
 # points (paired 95 %: 2.1 to 5.3) above the 823 that match the real-trained ceiling's size; 10,000 no better than
-# 4,000 (+0.2, -0.8 to 1.2) at 2.5 times the cost (benchmarks/trials/sim_to_real_levers).
+# 4,000 (+0.2, -0.8 to 1.2) at 2.5 times the cost (docs/mock.md, "Sim-to-real levers"; commit 9f4a7cb).
 N_MOCK = 4000
 # The real sample's galaxies stand about 2.5 times higher above their sky noise than the mock's drawn as
 # GZ1's galaxies at SDSS's depth: in the stretched frames the real ellipticals' median profile is 44 of

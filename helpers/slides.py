@@ -358,11 +358,18 @@ def _trees_text(res):
     return lines
 
 
-def _galaxy10_title(res):
+def rebalancing_vs_none(res: Results) -> dict:
+    """{strategy: its balanced accuracy against no rebalancing over paired seeds} (galaxy10.paired_summary)."""
     from .galaxy10 import paired_summary
     summary = paired_summary(res.topic["galaxy10_rebalancing"])
     vs = {s: v["balanced_accuracy"]["vs_none"] for s, v in summary.items() if "vs_none" in v["balanced_accuracy"]}
-    better = {s: v for s, v in vs.items() if v["ci"][0] > 0}
+    if not vs:
+        raise LookupError("no rebalancing comparison in results/galaxy10_rebalancing.json")
+    return vs
+
+
+def _galaxy10_title(res):
+    better = {s: v for s, v in rebalancing_vs_none(res).items() if v["ci"][0] > 0}
     if not better:
         return "On the mock Galaxy10, no rebalancing beats none by more than its seeds' noise"
     best = max(better, key=lambda s: better[s]["difference"])
@@ -371,11 +378,7 @@ def _galaxy10_title(res):
 
 
 def _galaxy10_text(res):
-    from .galaxy10 import paired_summary
-    summary = paired_summary(res.topic["galaxy10_rebalancing"])
-    vs = {s: v["balanced_accuracy"]["vs_none"] for s, v in summary.items() if "vs_none" in v["balanced_accuracy"]}
-    if not vs:
-        raise LookupError("no rebalancing comparison in results/galaxy10_rebalancing.json")
+    vs = rebalancing_vs_none(res)
     seeds = min(v["seeds"] for v in vs.values())
     return [f"balanced accuracy against none, {seeds} paired seeds:"] + [
         f"{s} {100 * v['difference']:+.1f} points [{100 * v['ci'][0]:+.1f}, {100 * v['ci'][1]:+.1f}]" for s, v in vs.items()]
